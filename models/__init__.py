@@ -1,0 +1,1 @@
+"""Typed models shared by workflows, activities, the API and the CLI."""

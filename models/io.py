@@ -1,0 +1,68 @@
+"""Inputs and results of activities and of the messages between the case and its whistles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from models.case import CaseEvent, CasePolicy, Intake, Model, Notice, Routing
+from models.policy import CalendarPolicy, Limit, Supervision
+
+
+class OpenCaseInput(Model):
+    case_id: str
+    intake: Intake
+
+
+class OpenCaseResult(Model):
+    policy: CasePolicy
+    routing: Routing
+
+
+class PlanInput(Model):
+    """Deadlines to compute: `limits[i]` counted from `starts[i]`."""
+
+    starts: list[datetime]
+    limits: list[Limit]
+    calendar: CalendarPolicy
+    supervision: Supervision
+
+
+class CaseRowData(Model):
+    """The columns of the read-model row, as the workflow sees the case after the events."""
+
+    status: str
+    holder: str | None
+    tier: str | None
+    urgency: str | None
+    overdue: bool
+    next_deadline: datetime | None
+    reply_due: datetime | None
+    replied_by: str | None
+    replied_at: datetime | None
+    rating: str | None
+    solved: bool | None
+    reopen_count: int
+    whistled: bool
+    outcome: str | None
+    closed_at: datetime | None
+    policy_version: str | None
+
+
+class RecordInput(Model):
+    """Project events to the read model and send their notices; keyed by case id + event seq."""
+
+    case_id: str
+    intake: Intake
+    row: CaseRowData
+    events: list[CaseEvent]
+    notices: list[tuple[int, Notice]] = Field(default_factory=list, description="(event seq, notice)")
+
+
+class WhistleNote(Model):
+    """A whistle tells its case what happened, so the case keeps one ordered timeline."""
+
+    n: int
+    event: CaseEvent
+    notices: list[Notice] = Field(default_factory=list)

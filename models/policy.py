@@ -1,0 +1,215 @@
+"""Policy as data: time limits, tier slices, the category catalogue, the calendar and the directory.
+
+Every number a city may change lives in `policy/*.toml` and is validated here; a broken file fails at start
+with pydantic's message naming the field.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Urgency(StrEnum):
+    """The four urgency classes (紧急 / 急 / 一般 / 疑难)."""
+
+    emergency = "emergency"
+    time_sensitive = "time_sensitive"
+    general = "general"
+    complex = "complex"
+
+
+class Tier(StrEnum):
+    grid = "grid"
+    community = "community"
+    street = "street"
+    department = "department"
+    district = "district"
+
+
+TIER_ORDER: tuple[Tier, ...] = (Tier.grid, Tier.community, Tier.street)
+"""Tiers a case climbs by 上报; departments are reached by dispatch or 吹哨, never by escalation."""
+
+
+class LimitUnit(StrEnum):
+    minutes = "minutes"
+    hours = "hours"
+    days = "days"
+    working_hours = "working_hours"
+    working_days = "working_days"
+
+
+class Limit(Frozen):
+    """A time limit such as "4 working hours" or "30 minutes"."""
+
+    amount: float = Field(gt=0)
+    unit: LimitUnit
+
+    def __str__(self) -> str:
+        names = {
+            LimitUnit.minutes: "分钟",
+            LimitUnit.hours: "小时",
+            LimitUnit.days: "天",
+            LimitUnit.working_hours: "个工作小时",
+            LimitUnit.working_days: "个工作日",
+        }
+        amount = int(self.amount) if self.amount == int(self.amount) else self.amount
+        return f"{amount}{names[self.unit]}"
+
+
+class ClassLimits(Frozen):
+    dispatch: Limit
+    sign: Limit
+    reply: Limit
+    tier_slices: dict[Tier, Limit] = Field(
+        description="How long each tier (grid, community, street) may hold the case before it escalates itself"
+    )
+
+    @model_validator(mode="after")
+    def _slices_are_climbable_tiers(self) -> ClassLimits:
+        for tier in self.tier_slices:
+            if tier not in TIER_ORDER:
+                raise ValueError(f"tier_slices: {tier} is not a tier a case escalates through")
+        return self
+
+
+class WhistleKind(StrEnum):
+    """工作推进哨 / 攻坚哨 / 应急哨."""
+
+    ordinary = "ordinary"
+    hard = "hard"
+    emergency = "emergency"
+
+
+class WhistleLimits(Frozen):
+    report: Limit = Field(description="报到: a summoned department acknowledges / arrives on site")
+    contact: Limit = Field(description="contact the whistling unit")
+    finish: Limit = Field(description="finish the job")
+
+
+class Supervision(Frozen):
+    urge_fraction: float = Field(gt=0, lt=1, description="催办 fires at this fraction of every limit")
+    public_notice_after: Limit = Field(description="通报 when a unit is still overdue this long after 督办")
+
+
+class RatingRules(Frozen):
+    window: Limit = Field(description="no rating within this window closes the case as 未评价")
+    reopen_cap: int = Field(ge=0, description="重办 beyond this many sends the case to a supervisor")
+    reopen_limit: Limit = Field(description="the new limit given to a unit on 重办 (差评整改)")
+
+
+class OwnerRule(StrEnum):
+    """先属地后属主 / 先属主后属地 / 兜底."""
+
+    locality = "locality"
+    owner = "owner"
+    fallback = "fallback"
+
+
+class Category(Frozen):
+    id: str
+    name: str
+    owner_rule: OwnerRule
+    owner_unit: str | None = Field(default=None, description="the owning department or utility (属主)")
+    assisting_units: tuple[str, ...] = ()
+    urgency: Urgency
+    reply_limit: Limit | None = Field(default=None, description="the category's own limit, tighter than its class")
+    whistle: bool = Field(default=False, description="usually needs departments summoned (综合执法, 多部门)")
+
+    @model_validator(mode="after")
+    def _owner_needs_unit(self) -> Category:
+        if self.owner_rule is OwnerRule.owner and not self.owner_unit:
+            raise ValueError(f"category {self.id}: owner_rule 'owner' needs owner_unit")
+        return self
+
+
+class Unit(Frozen):
+    id: str
+    name: str
+    tier: Tier
+    parent: str | None = None
+
+
+class Directory(Frozen):
+    district: Unit
+    supervisor: Unit = Field(description="the 12345 centre / 督查室 that approves what no tier above can")
+    units: tuple[Unit, ...]
+
+    @model_validator(mode="after")
+    def _parents_exist(self) -> Directory:
+        ids = {u.id for u in self.all_units()}
+        if len(ids) != len(self.units) + 2:
+            raise ValueError("units: ids must be unique")
+        for u in self.units:
+            if u.parent is not None and u.parent not in ids:
+                raise ValueError(f"units: {u.id} names unknown parent {u.parent}")
+        return self
+
+    def all_units(self) -> tuple[Unit, ...]:
+        return (self.district, self.supervisor, *self.units)
+
+    def get(self, unit_id: str) -> Unit | None:
+        return next((u for u in self.all_units() if u.id == unit_id), None)
+
+
+class OfficeHours(Frozen):
+    periods: tuple[tuple[time, time], ...] = Field(description="working hours of a working day, local time")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OfficeHours:
+        last: time | None = None
+        for start, end in self.periods:
+            if start >= end or (last is not None and start < last):
+                raise ValueError("periods: must be ordered and non-overlapping")
+            last = end
+        return self
+
+
+class CalendarPolicy(Frozen):
+    timezone: str = "Asia/Shanghai"
+    working_days: bool = Field(default=True, description="False: a city counting natural days")
+    office_hours: OfficeHours
+    holidays: tuple[date, ...] = Field(default=(), description="extra days off the package does not know")
+    workdays: tuple[date, ...] = Field(default=(), description="extra 调休 make-up working days")
+
+
+class Policy(Frozen):
+    version: str
+    limits: dict[Urgency, ClassLimits]
+    whistle: dict[WhistleKind, WhistleLimits]
+    supervision: Supervision
+    rating: RatingRules
+    calendar: CalendarPolicy
+    categories: tuple[Category, ...]
+    directory: Directory
+
+    @model_validator(mode="after")
+    def _complete(self) -> Policy:
+        missing = [u for u in Urgency if u not in self.limits]
+        if missing:
+            raise ValueError(f"limits: missing urgency classes {missing}")
+        missing_k = [k for k in WhistleKind if k not in self.whistle]
+        if missing_k:
+            raise ValueError(f"whistle: missing kinds {missing_k}")
+        ids = [c.id for c in self.categories]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"categories: duplicate ids {duplicates}")
+        for c in self.categories:
+            for uid in (c.owner_unit, *c.assisting_units):
+                if uid is not None and self.directory.get(uid) is None:
+                    raise ValueError(f"categories: {c.id} names unknown unit {uid}")
+        return self
+
+    def category(self, category_id: str) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
+
+
+RatingLevel = Literal["very_satisfied", "satisfied", "basically_satisfied", "unsatisfied", "very_unsatisfied"]

@@ -1,0 +1,85 @@
+"""The SQL read model: what lists, queues and statistics read. Workflows never import this module."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+class CaseRow(SQLModel, table=True):
+    __tablename__ = "cases"
+
+    case_id: str = Field(primary_key=True)
+    channel: str = Field(index=True)
+    channel_ticket_id: str
+    category: str = Field(index=True)
+    urgency: str | None = None
+    title: str
+    grid_id: str
+    status: str = Field(index=True)
+    holder: str | None = Field(default=None, index=True)
+    tier: str | None = Field(default=None, index=True)
+    overdue: bool = Field(default=False, index=True)
+    next_deadline: datetime | None = None
+    reported_at: datetime
+    reply_due: datetime | None = None
+    replied_by: str | None = None
+    replied_at: datetime | None = None
+    rating: str | None = None
+    solved: bool | None = None
+    reopen_count: int = 0
+    whistled: bool = False
+    outcome: str | None = Field(default=None, index=True)
+    closed_at: datetime | None = None
+    last_seq: int = 0
+    policy_version: str | None = None
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "case_events"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(index=True)
+    seq: int
+    at: datetime = Field(index=True)
+    kind: str = Field(index=True)
+    actor: str
+    unit_id: str | None = Field(default=None, index=True)
+    tier: str | None = None
+    text: str
+    data: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
+    deadline_kind: str | None = None
+    deadline_due: datetime | None = None
+    deadline_met: bool | None = None
+
+
+class NotificationRow(SQLModel, table=True):
+    """The outbox: one row per message; (case_id, seq, idx) makes a retried activity a no-op."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("case_id", "seq", "idx"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(index=True)
+    seq: int
+    idx: int
+    recipient: str = Field(index=True)
+    text: str
+    created_at: datetime
+    delivered_at: datetime | None = None
+
+
+class ReporterRow(SQLModel, table=True):
+    """The reporter vault: name and phone encrypted at rest, referenced from cases by `ref`."""
+
+    __tablename__ = "reporters"
+
+    ref: str = Field(primary_key=True)
+    name_enc: str
+    phone_enc: str
+    masked_phone: str
+    confidential: bool = False
+    created_at: datetime

@@ -1,0 +1,49 @@
+"""派单 rules over the directory: pure functions, safe inside workflow code."""
+
+from __future__ import annotations
+
+from models.case import Routing
+from models.policy import Category, Directory, OwnerRule, Tier, Unit
+
+
+class RoutingError(ValueError):
+    pass
+
+
+def locate(directory: Directory, grid_id: str) -> tuple[Unit, Unit, Unit]:
+    """A grid resolves to its community and street."""
+    grid = directory.get(grid_id)
+    if grid is None or grid.tier is not Tier.grid:
+        raise RoutingError(f"unknown grid {grid_id}")
+    community = directory.get(grid.parent or "")
+    street = directory.get(community.parent or "") if community else None
+    if community is None or street is None:
+        raise RoutingError(f"grid {grid_id} has no community and street above it")
+    return grid, community, street
+
+
+def route(category: Category, grid_id: str, directory: Directory) -> Routing:
+    """先属地后属主 for incidents, 先属主后属地 for assets, the street as 兜底 when ownership is unclear."""
+    grid, _, street = locate(directory, grid_id)
+    assisting = list(category.assisting_units)
+    if category.owner_rule is OwnerRule.owner and category.owner_unit:
+        return Routing(lead=category.owner_unit, tier=Tier.department, assisting=assisting, rule="属主")
+    if category.owner_rule is OwnerRule.fallback:
+        return Routing(lead=street.id, tier=Tier.street, assisting=assisting, rule="兜底")
+    if category.owner_unit and category.owner_unit not in assisting:
+        assisting.append(category.owner_unit)
+    return Routing(lead=grid.id, tier=Tier.grid, assisting=assisting, rule="属地")
+
+
+def next_tier(directory: Directory, unit_id: str) -> Unit | None:
+    """上报 target: grid → community → street; nothing above a street or a department."""
+    unit = directory.get(unit_id)
+    if unit is None or unit.tier not in (Tier.grid, Tier.community):
+        return None
+    return directory.get(unit.parent or "")
+
+
+def approver(directory: Directory, unit_id: str) -> str:
+    """The tier above approves 退单 and 延期; above a street or a department it is the supervisor."""
+    above = next_tier(directory, unit_id)
+    return above.id if above else directory.supervisor.id

