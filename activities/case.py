@@ -5,6 +5,7 @@ Bad input raises a non-retryable ApplicationError; everything else may be retrie
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import structlog
@@ -16,12 +17,19 @@ from temporalio.exceptions import ApplicationError
 from activities.notify import Notifier
 from models.case import CasePolicy, Plan
 from models.io import OpenCaseInput, OpenCaseResult, PlanInput, RecordInput
+from models.policy import CalendarPolicy
 from models.tables import CaseRow, EventRow
 from policy import load_policy
 from policy.calendar import WorkingCalendar
 from policy.routing import RoutingError, route
 
 log = structlog.get_logger(__name__)
+
+
+@lru_cache(maxsize=32)
+def calendar_for(policy: CalendarPolicy) -> WorkingCalendar:
+    """One calendar per calendar policy, so its look-ups and its year-not-covered warning happen once."""
+    return WorkingCalendar(policy)
 
 
 class CaseActivities:
@@ -36,7 +44,9 @@ class CaseActivities:
         policy = load_policy(self.policy_dir)
         category = policy.category(inp.intake.category)
         if category is None:
-            raise ApplicationError(f"unknown category {inp.intake.category}", type="UnknownCategory", non_retryable=True)
+            raise ApplicationError(
+                f"unknown category {inp.intake.category}", type="UnknownCategory", non_retryable=True
+            )
         try:
             routing = route(category, inp.intake.location.grid_id, policy.directory)
         except RoutingError as err:
@@ -61,7 +71,7 @@ class CaseActivities:
         """Working-day arithmetic lives here, so a later calendar change never alters a replay."""
         if len(inp.starts) != len(inp.limits):
             raise ApplicationError("starts and limits differ in length", type="InvalidInput", non_retryable=True)
-        cal = WorkingCalendar(inp.calendar)
+        cal = calendar_for(inp.calendar)
         plans = []
         for start, limit in zip(inp.starts, inp.limits, strict=True):
             due = cal.add(start, limit)

@@ -25,7 +25,9 @@ class Notifier:
         self.engine = engine
         self.webhook_url = webhook_url
 
-    def queue(self, session: Session, case_id: str, notices: list[tuple[int, Notice]], reporter_ref: str | None) -> None:
+    def queue(
+        self, session: Session, case_id: str, notices: list[tuple[int, Notice]], reporter_ref: str | None
+    ) -> None:
         """Add outbox rows in the caller's transaction; existing keys are left alone."""
         now = datetime.now(UTC)
         per_seq: dict[int, int] = {}
@@ -39,7 +41,9 @@ class Notifier:
                 continue
             recipient = notice.to if notice.to != "reporter" else f"reporter:{reporter_ref or 'anonymous'}"
             session.add(
-                NotificationRow(case_id=case_id, seq=seq, idx=idx, recipient=recipient, text=notice.text, created_at=now)
+                NotificationRow(
+                    case_id=case_id, seq=seq, idx=idx, recipient=recipient, text=notice.text, created_at=now
+                )
             )
             log.info("notification_queued", case_id=case_id, seq=seq, recipient=recipient)
 

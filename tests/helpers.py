@@ -42,7 +42,9 @@ def intake(ticket: str, **overrides: Any) -> Intake:
     return Intake(**data)
 
 
-async def start_case(client: Client, ticket: str, **overrides: Any) -> WorkflowHandle[CaseWorkflow, Any]:
+async def start_case(
+    client: Client, ticket: str, *, task_queue: str = TASK_QUEUE, **overrides: Any
+) -> WorkflowHandle[CaseWorkflow, Any]:
     inp = intake(ticket, **overrides)
     if "reported_at" not in overrides:
         # The test server's clock runs ahead of the wall clock once time has been skipped.
@@ -52,14 +54,13 @@ async def start_case(client: Client, ticket: str, **overrides: Any) -> WorkflowH
         CaseWorkflow.run,
         CaseInput(intake=inp, case_id=case_id),
         id=case_id,
-        task_queue=TASK_QUEUE,
+        task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
 
 
 async def server_now(client: Client) -> datetime:
-    from temporalio.api.testservice.v1 import GetCurrentTimeResponse  # noqa: F401
     from google.protobuf.empty_pb2 import Empty
 
     resp = await client.test_service.get_current_time(Empty())
@@ -84,3 +85,23 @@ async def timeline(handle: WorkflowHandle[CaseWorkflow, Any]) -> list[CaseEvent]
 
 def kinds(events: list[CaseEvent]) -> list[EventKind]:
     return [e.kind for e in events]
+
+
+async def search_attributes(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
+    """The case's search attributes as stored by the server (raw JSON payloads, datetimes left as text)."""
+    import json
+
+    from temporalio.api.common.v1 import WorkflowExecution
+    from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+
+    desc = await handle._client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(namespace="default", execution=WorkflowExecution(workflow_id=handle.id))
+    )
+    fields = desc.workflow_execution_info.search_attributes.indexed_fields
+    out: dict[str, Any] = {}
+    for k, v in fields.items():
+        try:
+            out[k] = json.loads(v.data)
+        except ValueError:  # the test server keeps datetimes in its own encoding
+            out[k] = v.data
+    return out

@@ -1,0 +1,101 @@
+"""吹哨报到: departments report in time (or late, and it is recorded), 事不完、人不撤, then 双考核."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from models.case import (
+    ContactAction,
+    DeadlineKind,
+    DepartmentRating,
+    EscalateAction,
+    EventKind,
+    Outcome,
+    RateAction,
+    RateDepartmentsAction,
+    ReleaseAction,
+    ReplyAction,
+    ReportAction,
+    SignAction,
+    WhistleAction,
+)
+from models.policy import WhistleKind
+from tests.helpers import channel, ready, start_case, timeline, unit
+from workflows.case import CaseWorkflow
+from workflows.whistle import WhistleWorkflow
+
+STREET = unit("street-a")
+ENFORCE, HOUSING = unit("dept-enforcement"), unit("dept-housing")
+
+
+async def test_whistle_with_one_late_report(env: WorkflowEnvironment, client: Client, ticket: str) -> None:
+    h = await start_case(client, ticket, category="illegal_construction")
+    await ready(h)
+    for who in ("grid-a1-1", "comm-a1"):
+        await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit(who)))
+        await h.execute_update(CaseWorkflow.escalate, EscalateAction(actor=unit(who), reason="需上级协调执法"))
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=STREET))
+    view = await h.execute_update(
+        CaseWorkflow.whistle,
+        WhistleAction(actor=STREET, kind=WhistleKind.hard, departments=["dept-enforcement", "dept-housing"],
+                      reason="违建需联合执法"),
+    )
+    w = client.get_workflow_handle_for(WhistleWorkflow.run, view.whistles[0].workflow_id)
+    while not (await w.query(WhistleWorkflow.view)).deadlines:
+        await env.sleep(timedelta(seconds=1))
+
+    await w.execute_update(WhistleWorkflow.report, ReportAction(actor=ENFORCE))
+    await env.sleep(timedelta(hours=2))  # past the 1-hour 报到 limit
+    await w.execute_update(WhistleWorkflow.report, ReportAction(actor=HOUSING))
+    for d in (ENFORCE, HOUSING):
+        await w.execute_update(WhistleWorkflow.contact, ContactAction(actor=d, note="已与街道对接"))
+
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=STREET, result="已拆除"))
+    assert "事不完、人不撤" in str(err.value.cause)
+    with pytest.raises(WorkflowUpdateFailedError):
+        await w.execute_update(WhistleWorkflow.release, ReleaseAction(actor=ENFORCE, department="dept-enforcement",
+                                                                      note="自己撤离"))
+    for d in ("dept-enforcement", "dept-housing"):
+        await w.execute_update(WhistleWorkflow.release, ReleaseAction(actor=STREET, department=d, note="任务完成"))
+    ratings = [
+        DepartmentRating(department="dept-enforcement", speed=5, cooperation=5, result=4),
+        DepartmentRating(department="dept-housing", speed=2, cooperation=4, result=4),
+    ]
+    wv = await w.execute_update(WhistleWorkflow.rate, RateDepartmentsAction(actor=STREET, ratings=ratings))
+    assert wv.done
+    late = {d.unit_id: d.late_report for d in wv.departments}
+    assert late == {"dept-enforcement": False, "dept-housing": True}
+    result = await w.result()
+    assert [d.rating.speed for d in result.departments if d.rating] == [5, 2]
+
+    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=STREET, result="违建已拆除"))
+    await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
+    assert (await h.result()).outcome is Outcome.rated
+
+    events = await timeline(h)
+    reports = {e.unit_id: e.deadline.met for e in events if e.kind is EventKind.report and e.deadline}
+    assert reports == {"dept-enforcement": True, "dept-housing": False}
+    late_events = [e for e in events if e.kind is EventKind.overdue and e.deadline
+                   and e.deadline.kind is DeadlineKind.report]
+    assert [e.unit_id for e in late_events] == ["dept-housing"]
+    assert [e.seq for e in events] == list(range(1, len(events) + 1)), "one ordered timeline"
+    assert EventKind.whistle_closed in [e.kind for e in events]
+
+
+async def test_only_community_or_street_whistles_and_only_departments_are_summoned(
+    client: Client, ticket: str
+) -> None:
+    h = await start_case(client, ticket, category="illegal_construction")
+    await ready(h)
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("grid-a1-1")))
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await h.execute_update(
+            CaseWorkflow.whistle,
+            WhistleAction(actor=unit("grid-a1-1"), kind=WhistleKind.ordinary, departments=["dept-police"], reason="网格吹哨"),
+        )
+    assert err.value.cause.type == "WrongTier"  # type: ignore[union-attr]
