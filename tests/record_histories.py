@@ -1,0 +1,112 @@
+"""Record representative case histories into tests/histories/ for the replay tests.
+
+Run after a deliberate change of workflow behaviour (behind `workflow.patched`), never to paper over a
+replay failure: `.venv/bin/python -m tests.record_histories`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from config import bundled_binary
+from models.case import (
+    ContactAction,
+    DepartmentRating,
+    EscalateAction,
+    RateAction,
+    RateDepartmentsAction,
+    ReleaseAction,
+    ReplyAction,
+    ReportAction,
+    SignAction,
+    WhistleAction,
+)
+from models.policy import WhistleKind
+from tests.conftest import register_search_attributes
+from tests.helpers import TASK_QUEUE, channel, ready, start_case, unit
+from worker import build_worker
+from workflows.case import CaseWorkflow
+from workflows.whistle import WhistleWorkflow
+
+HERE = Path(__file__).parent / "histories"
+
+
+async def main() -> None:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=str(bundled_binary("temporal-test-server"))
+    )
+    async with env:
+        await register_search_attributes(env.client)
+        db = HERE.parent / ".record.db"
+        worker = build_worker(env.client, task_queue=TASK_QUEUE, database_url=f"sqlite:///{db}", webhook_url="")
+        async with worker:
+            client = env.client
+            # 1. the happy path with a reopen
+            h = await start_case(client, f"rec-{uuid.uuid4().hex[:8]}")
+            await ready(h)
+            g = unit("grid-a1-1")
+            await h.execute_update(CaseWorkflow.sign, SignAction(actor=g))
+            await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=g, result="已清运"))
+            await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="unsatisfied", solved=False))
+            await h.execute_update(CaseWorkflow.sign, SignAction(actor=g))
+            await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=g, result="再次清运并加装垃圾桶"))
+            await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
+            await h.result()
+            (HERE / "case_reopened_then_rated.json").write_text((await h.fetch_history()).to_json())
+
+            # 2. nobody acts: the case climbs every tier, is supervised and publicly noticed
+            h = await start_case(client, f"rec-{uuid.uuid4().hex[:8]}", category="street_vending")
+            await ready(h)
+            await env.sleep(timedelta(days=30))
+            (HERE / "case_auto_escalated.json").write_text((await h.fetch_history()).to_json())
+
+            # 3. a whistle with one late 报到
+            h = await start_case(client, f"rec-{uuid.uuid4().hex[:8]}", category="illegal_construction")
+            await ready(h)
+            for who in ("grid-a1-1", "comm-a1"):
+                await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit(who)))
+                await h.execute_update(CaseWorkflow.escalate, EscalateAction(actor=unit(who), reason="需上级协调"))
+            street = unit("street-a")
+            await h.execute_update(CaseWorkflow.sign, SignAction(actor=street))
+            view = await h.execute_update(
+                CaseWorkflow.whistle,
+                WhistleAction(actor=street, kind=WhistleKind.ordinary, departments=["dept-enforcement", "dept-housing"],
+                              reason="联合执法"),
+            )
+            w = client.get_workflow_handle_for(WhistleWorkflow.run, view.whistles[0].workflow_id)
+            while not (await w.query(WhistleWorkflow.view)).deadlines:
+                await env.sleep(timedelta(seconds=1))
+            await w.execute_update(WhistleWorkflow.report, ReportAction(actor=unit("dept-enforcement")))
+            await env.sleep(timedelta(hours=2))
+            await w.execute_update(WhistleWorkflow.report, ReportAction(actor=unit("dept-housing")))
+            for d in ("dept-enforcement", "dept-housing"):
+                await w.execute_update(WhistleWorkflow.contact, ContactAction(actor=unit(d), note="已对接"))
+                await w.execute_update(WhistleWorkflow.release, ReleaseAction(actor=street, department=d, note="完成"))
+            await w.execute_update(
+                WhistleWorkflow.rate,
+                RateDepartmentsAction(
+                    actor=street,
+                    ratings=[
+                        DepartmentRating(department="dept-enforcement", speed=5, cooperation=5, result=5),
+                        DepartmentRating(department="dept-housing", speed=2, cooperation=4, result=4),
+                    ],
+                ),
+            )
+            await w.result()
+            await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=street, result="违建已拆除"))
+            await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
+            await h.result()
+            (HERE / "case_whistled.json").write_text((await h.fetch_history()).to_json())
+            (HERE / "whistle_late_report.json").write_text((await w.fetch_history()).to_json())
+        for f in db.parent.glob(".record.db*"):
+            f.unlink()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
