@@ -29,6 +29,7 @@ from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKe
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
+import logs
 from config import ROOT, Settings, bundled_binary, settings
 from models.search import ALL_KEYS
 
@@ -40,6 +41,7 @@ TEMPORAL_LOG = DATA_DIR / "temporal.log"
 DEFAULT_UI_PORT = 8233
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
+RUN_MARK = "=== temporal server start-dev"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", ""}
 
 # The CLI's names for `--search-attribute KEY=TYPE`.
@@ -140,6 +142,8 @@ def start_dev_server(
         return _spawn(args, stdout=subprocess.DEVNULL)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as out:  # the child keeps its own copy of the descriptor
+        out.write(f"{RUN_MARK} {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(args[1:])}\n".encode())
+        out.flush()
         return _spawn(args, stdout=out)
 
 
@@ -155,11 +159,13 @@ async def wait_for_temporal(
     With `process` (the server just started), fail at once if it exits instead of coming up.
     """
     deadline = time.monotonic() + timeout
-    last_error: BaseException | None = None
+    last_error = ""
     while True:
         if process is not None and process.poll() is not None:
             code = process.returncode
             raise StartupError(f"the Temporal dev server exited with code {code} while starting")
+        # Not wrapped in asyncio.wait_for: a connect cancelled mid-way can hang the interpreter at exit.
+        # Refused connections fail at once; a listener that is not Temporal takes ~30s per attempt.
         try:
             return await Client.connect(
                 address,
@@ -167,12 +173,10 @@ async def wait_for_temporal(
                 data_converter=pydantic_data_converter,
                 connect_timeout=timedelta(seconds=2),
             )
-        except Exception as exc:  # connection refused, not ready yet, ...
-            last_error = exc
+        except Exception as exc:  # connection refused, not ready yet, a timeout, ...
+            last_error = str(exc) or type(exc).__name__
         if time.monotonic() >= deadline:
-            raise StartupError(
-                f"Temporal did not answer at {address} within {timeout:.0f}s (last error: {last_error})"
-            ) from last_error
+            raise StartupError(f"Temporal did not answer at {address} within {timeout:.0f}s (last error: {last_error})")
         await asyncio.sleep(0.25)
 
 
@@ -184,9 +188,7 @@ async def ensure_search_attributes(
     A name that exists with another type is an error (the Temporal UI and CLI filters would break).
     """
     wanted = {key.name: key.indexed_value_type for key in keys}
-    listed = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=namespace)
-    )
+    listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
     existing = {**listed.system_attributes, **listed.custom_attributes}
     clashes = [
         f"{name} is {IndexedValueType.Name(existing[name])}, expected {CLI_TYPE_NAMES[kind]}"
@@ -232,19 +234,28 @@ def _port_open(host: str, port: int) -> bool:
 
 
 def _log_tail(path: Path, lines: int = 20) -> str:
+    """The last lines the current server run wrote (since `start_dev_server`'s mark)."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        text = path.read_text(errors="replace")
     except OSError:
         return ""
+    run = text[text.rfind(RUN_MARK) :] if RUN_MARK in text else text
+    return "\n".join(run.splitlines()[-lines:])
 
 
-async def _prepare_temporal(cfg: Settings, children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-    """Use the Temporal server at TEMPORAL_ADDRESS, starting the embedded dev server if none answers."""
+async def _prepare_temporal(cfg: Settings, children: list[tuple[str, subprocess.Popen[bytes]]]) -> bool:
+    """Use the Temporal server at TEMPORAL_ADDRESS, starting the embedded dev server if none answers.
+
+    Returns whether it started one.
+    """
     host, port = split_address(cfg.temporal_address)
     server: subprocess.Popen[bytes] | None = None
     if _port_open(host, port):
-        log.info("Temporal already running, using it", address=cfg.temporal_address)
-        client = await wait_for_temporal(cfg.temporal_address, 10, namespace=cfg.temporal_namespace)
+        log.info("a server already listens at TEMPORAL_ADDRESS, using it", address=cfg.temporal_address)
+        try:
+            client = await wait_for_temporal(cfg.temporal_address, 10, namespace=cfg.temporal_namespace)
+        except StartupError as exc:
+            raise StartupError(f"{cfg.temporal_address} is in use but does not answer as Temporal: {exc}") from exc
     else:
         if host not in LOCAL_HOSTS:
             raise StartupError(
@@ -253,9 +264,7 @@ async def _prepare_temporal(cfg: Settings, children: list[tuple[str, subprocess.
             )
         ui_port = urlsplit(cfg.temporal_ui_url).port or DEFAULT_UI_PORT
         log.info("starting Temporal dev server", db=str(TEMPORAL_DB), port=port, ui_port=ui_port)
-        server = start_dev_server(
-            TEMPORAL_DB, port, ui_port, namespace=cfg.temporal_namespace, log_file=TEMPORAL_LOG
-        )
+        server = start_dev_server(TEMPORAL_DB, port, ui_port, namespace=cfg.temporal_namespace, log_file=TEMPORAL_LOG)
         children.append(("temporal", server))
         try:
             client = await wait_for_temporal(
@@ -270,12 +279,17 @@ async def _prepare_temporal(cfg: Settings, children: list[tuple[str, subprocess.
             raise
         # Someone else's server (a cluster may not let us add them): say so, but go on.
         log.warning("could not check search attributes", error=str(exc))
-        return
+        return False
     if added:
         log.info("registered search attributes", names=added)
+    return server is not None
 
 
-def _banner(cfg: Settings, api: bool) -> str:
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def _banner(cfg: Settings, *, api: bool, embedded: bool) -> str:
     lines = [
         "",
         "吹哨报到 case engine is running (Ctrl-C stops everything)",
@@ -285,11 +299,9 @@ def _banner(cfg: Settings, api: bool) -> str:
     if api:
         base = f"http://{cfg.api_host}:{cfg.api_port}"
         lines += [f"  API             {base}", f"  API docs        {base}/docs"]
-    lines += [
-        f"  Server log      {TEMPORAL_LOG.relative_to(ROOT)}",
-        "  Demo            .venv/bin/python starter.py demo",
-        "",
-    ]
+    if embedded:
+        lines.append(f"  Temporal log    {_shown(TEMPORAL_LOG)} (state in {_shown(TEMPORAL_DB)})")
+    lines += ["  Demo            .venv/bin/python starter.py demo", ""]
     return "\n".join(lines)
 
 
@@ -298,12 +310,15 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
 
 
 def main() -> int:
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # SIGTERM stops as cleanly as Ctrl-C
+    logs.configure(json=settings.log_json)
+    # Ctrl-C and SIGTERM stop everything cleanly (set explicitly: a shell may start us with SIGINT ignored).
+    signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     code = 0
     try:
-        asyncio.run(_prepare_temporal(settings, children))
+        embedded = asyncio.run(_prepare_temporal(settings, children))
 
         children.append(("worker", _spawn([sys.executable, "worker.py"])))
         has_api = (ROOT / "api" / "main.py").exists()
@@ -313,14 +328,14 @@ def main() -> int:
         else:
             log.warning("api/main.py not found, the API is not started")
 
-        print(_banner(settings, has_api), flush=True)  # noqa: T201 - the user needs these addresses
+        print(_banner(settings, api=has_api, embedded=embedded), flush=True)  # noqa: T201 - the user needs these addresses
 
         while True:
             for name, proc in children:
                 if proc.poll() is not None:
                     log.error("exited unexpectedly, stopping the rest", process=name, code=proc.returncode)
                     if name == "temporal":
-                        log.error("Temporal server log", tail=_log_tail(TEMPORAL_LOG))
+                        log.error(f"last lines of {TEMPORAL_LOG}:\n{_log_tail(TEMPORAL_LOG)}")
                     return 1
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -339,4 +354,9 @@ def main() -> int:
 
 if __name__ == "__main__":
     os.chdir(ROOT)
-    sys.exit(main())
+    exit_code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter finalization: the SDK's Rust runtime can hang or abort there while a failed
+    # connection attempt is still unwinding (seen with temporalio 1.35 after a startup failure).
+    os._exit(exit_code)
