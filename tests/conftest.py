@@ -68,4 +68,3 @@ def client(env: WorkflowEnvironment, worker: None) -> Client:
 @pytest.fixture
 def ticket() -> Iterator[str]:
     yield uuid.uuid4().hex[:12]
-

@@ -76,8 +76,12 @@ async def main() -> None:
             await h.execute_update(CaseWorkflow.sign, SignAction(actor=street))
             view = await h.execute_update(
                 CaseWorkflow.whistle,
-                WhistleAction(actor=street, kind=WhistleKind.ordinary, departments=["dept-enforcement", "dept-housing"],
-                              reason="联合执法"),
+                WhistleAction(
+                    actor=street,
+                    kind=WhistleKind.ordinary,
+                    departments=["dept-enforcement", "dept-housing"],
+                    reason="联合执法",
+                ),
             )
             w = client.get_workflow_handle_for(WhistleWorkflow.run, view.whistles[0].workflow_id)
             while not (await w.query(WhistleWorkflow.view)).deadlines:

@@ -182,7 +182,7 @@ class CaseWorkflow:
                 await self._assign(above.id, above.tier)
         elif d.kind is DeadlineKind.rating and self.s.status is Status.replied:
             self._event(EventKind.rate, SYSTEM, None, "评价期限届满，群众未评价", data={"level": "unrated"})
-            self._close(Outcome.unrated, SYSTEM, "未评价，期满销号")
+            await self._close(Outcome.unrated, SYSTEM, "未评价，期满销号")
 
     # ------------------------------------------------------------------------------------------ intake
 
@@ -200,7 +200,7 @@ class CaseWorkflow:
         except ActivityError as err:
             # The API validates category and grid first; this only guards a direct start with bad data.
             self._event(EventKind.reject, SYSTEM, None, f"不予受理：{err.cause or err}")
-            self._close(Outcome.rejected, SYSTEM, "无法受理，销号")
+            await self._close(Outcome.rejected, SYSTEM, "无法受理，销号")
             await self._project()
             return
         self.s.policy, self.s.routing = opened.policy, opened.routing
@@ -643,7 +643,7 @@ class CaseWorkflow:
             deadline=ref(closed[0]) if closed else None,
         )
         if a.level not in UNSATISFIED:
-            self._close(Outcome.rated, a.actor, f"群众评价{RATING_LABEL[a.level]}，销号")
+            await self._close(Outcome.rated, a.actor, f"群众评价{RATING_LABEL[a.level]}，销号")
             return
         rules = self._policy().rating
         self.s.reopen_count += 1
@@ -684,7 +684,7 @@ class CaseWorkflow:
 
     async def _do_withdraw(self, a: WithdrawAction) -> None:
         self._event(EventKind.withdraw, a.actor, self.s.holder, f"诉求人撤回：{a.reason}")
-        self._close(Outcome.withdrawn, a.actor, "撤回，销号")
+        await self._close(Outcome.withdrawn, a.actor, "撤回，销号")
 
     @workflow.update
     async def merge(self, a: MergeAction) -> CaseView:
@@ -710,7 +710,7 @@ class CaseWorkflow:
             f"合并至{a.into_case_id}：{a.reason}",
             data={"into": a.into_case_id},
         )
-        self._close(Outcome.merged, a.actor, f"重复诉求，并入{a.into_case_id}，销号")
+        await self._close(Outcome.merged, a.actor, f"重复诉求，并入{a.into_case_id}，销号")
 
     @workflow.update
     async def reject_case(self, a: RejectAction) -> CaseView:
@@ -732,7 +732,7 @@ class CaseWorkflow:
             f"不予受理：{a.reason}",
             notices=[Notice(to="reporter", text=f"您反映的“{self.s.intake.title}”不属于受理范围：{a.reason}")],
         )
-        self._close(Outcome.rejected, a.actor, "不予受理，销号")
+        await self._close(Outcome.rejected, a.actor, "不予受理，销号")
 
     @workflow.update
     async def urge(self, a: UrgeAction) -> CaseView:
@@ -785,7 +785,7 @@ class CaseWorkflow:
         self._check_live(a, "督办销号", Status.supervisor)
 
     async def _do_close(self, a: CloseAction) -> None:
-        self._close(Outcome.closed_by_supervisor, a.actor, f"督办处置销号：{a.reason}")
+        await self._close(Outcome.closed_by_supervisor, a.actor, f"督办处置销号：{a.reason}")
 
     # ------------------------------------------------------------------------------------------ queries
 
@@ -908,7 +908,7 @@ class CaseWorkflow:
                 (len(self.s.events), Notice(to=unit_id, text=f"【新工单】{self._brief()}：请在{p.limits.sign}内签收"))
             )
 
-    def _close(self, outcome: Outcome, actor: Actor, text: str) -> None:
+    async def _close(self, outcome: Outcome, actor: Actor, text: str) -> None:
         now = workflow.now()
         self.book.close(now, *DeadlineKind)
         self.s.status, self.s.outcome, self.s.closed_at = Status.closed, outcome, now
@@ -925,7 +925,7 @@ class CaseWorkflow:
             if w.active:
                 # A case that ends (撤回, 合并) takes its whistle down with it.
                 w.active = False
-                workflow.get_external_workflow_handle(w.workflow_id).cancel()
+                await workflow.get_external_workflow_handle(w.workflow_id).cancel()
 
     async def _plan(self, *items: tuple[datetime, Limit]) -> list[Plan]:
         """Deadlines come from the calendar activity, so their values are recorded in history."""

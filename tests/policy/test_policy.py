@@ -188,9 +188,7 @@ def broken_copy(tmp_path: Path, name: str, old: str, new: str) -> Path:
         ("calendar.toml", "working_days = true", "working_days = yes", "policy/calendar.toml: Invalid value"),
     ],
 )
-def test_broken_copy_names_file_and_field(
-    tmp_path: Path, name: str, old: str, new: str, expected: str
-) -> None:
+def test_broken_copy_names_file_and_field(tmp_path: Path, name: str, old: str, new: str, expected: str) -> None:
     with pytest.raises(PolicyError) as info:
         load_policy(broken_copy(tmp_path, name, old, new))
     assert expected in str(info.value)

@@ -32,7 +32,9 @@ def next_weekday(after: datetime, weekday: int) -> date:
 
 
 @pytest_asyncio.fixture(scope="module")
-async def holiday_week(env: WorkflowEnvironment, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[date]:
+async def holiday_week(
+    env: WorkflowEnvironment, db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[date]:
     """A policy whose calendar puts a two-day holiday and a 调休 Saturday in the server's coming week."""
     wed = next_weekday(await server_now(env.client), 2)
     folder: Path = tmp_path_factory.mktemp("policy")
@@ -63,7 +65,9 @@ async def test_deadline_crosses_holiday_makeup_saturday_and_weekend(
     # working days after Wed are Sat(1) Mon(2) Tue(3) Wed(4) Thu(5) Fri(6) Mon(7).
     assert due[DeadlineKind.tier].date() == wed + timedelta(days=3), "grid's 1 working day ends on the 调休 Saturday"
     assert due[DeadlineKind.reply].date() == wed + timedelta(days=12)
-    assert abs(due[DeadlineKind.reply] - datetime.combine(wed + timedelta(days=12), time(10), CST)) < timedelta(minutes=1)
+    assert abs(due[DeadlineKind.reply] - datetime.combine(wed + timedelta(days=12), time(10), CST)) < timedelta(
+        minutes=1
+    )
     assert view.policy_version and "+" in view.policy_version
 
 

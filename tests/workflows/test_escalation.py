@@ -13,7 +13,9 @@ from tests.helpers import kinds, ready, search_attributes, start_case, timeline,
 from workflows.case import CaseWorkflow
 
 
-async def test_nobody_acts_case_climbs_every_tier_on_time(env: WorkflowEnvironment, client: Client, ticket: str) -> None:
+async def test_nobody_acts_case_climbs_every_tier_on_time(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
     # street_vending: a general case with no limit of its own: grid 1, community 2, street 2 of 7 working days.
     h = await start_case(client, ticket, category="street_vending")
     await ready(h)
@@ -30,7 +32,11 @@ async def test_nobody_acts_case_climbs_every_tier_on_time(env: WorkflowEnvironme
     assert view.holder == "street-a" and view.status is Status.dispatched and view.overdue
 
     overdue = {(e.deadline.kind, e.unit_id) for e in events if e.kind is EventKind.overdue and e.deadline}
-    assert {(DeadlineKind.sign, "grid-a1-1"), (DeadlineKind.tier, "grid-a1-1"), (DeadlineKind.tier, "street-a")} <= overdue
+    assert {
+        (DeadlineKind.sign, "grid-a1-1"),
+        (DeadlineKind.tier, "grid-a1-1"),
+        (DeadlineKind.tier, "street-a"),
+    } <= overdue
     assert (DeadlineKind.reply, "grid-a1-1") in overdue
     assert EventKind.supervise in kinds(events)
     assert EventKind.public_notice in kinds(events), "still overdue 5 working days after 督办 → 通报"
@@ -56,6 +62,8 @@ async def test_sign_in_time_stops_the_sign_clock_but_not_the_slice(
     events = await timeline(h)
     sign = next(e for e in events if e.kind is EventKind.sign)
     assert sign.deadline is not None and sign.deadline.met is True
-    assert not any(e.kind is EventKind.overdue and e.deadline and e.deadline.kind is DeadlineKind.sign
-                   and e.unit_id == "grid-a1-1" for e in events)
+    assert not any(
+        e.kind is EventKind.overdue and e.deadline and e.deadline.kind is DeadlineKind.sign and e.unit_id == "grid-a1-1"
+        for e in events
+    )
     assert any(e.kind is EventKind.auto_escalate for e in events), "signing does not stop the grid's slice"

@@ -24,9 +24,7 @@ async def test_grid_signs_replies_and_resident_rates(client: Client, ticket: str
     assert view.status is Status.handling
     view = await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=unit("grid-a1-1"), result="已清运"))
     assert view.status is Status.replied
-    view = await h.execute_update(
-        CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True)
-    )
+    view = await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
     assert view.status is Status.closed and view.outcome is Outcome.rated
     record = await h.result()
     assert record.outcome is Outcome.rated

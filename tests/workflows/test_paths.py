@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 
 from models.case import (
+    CaseView,
     CloseAction,
     DeadlineKind,
     EscalateAction,
@@ -30,18 +32,18 @@ from models.case import (
     SuspendAction,
     WithdrawAction,
 )
-from models.policy import Limit, LimitUnit
+from models.policy import Limit, LimitUnit, Tier
 from tests.helpers import channel, kinds, ready, start_case, supervisor, timeline, unit
 from workflows.case import CaseWorkflow
 
 GRID = unit("grid-a1-1")
 
 
-def reply_due(view) -> object:  # type: ignore[no-untyped-def]
+def reply_due(view: CaseView) -> datetime:
     return next(d.due_at for d in view.deadlines if d.kind is DeadlineKind.reply and d.closed_at is None)
 
 
-async def replied(client: Client, ticket: str, **kw: object):  # type: ignore[no-untyped-def]
+async def replied(client: Client, ticket: str, **kw: Any) -> WorkflowHandle[CaseWorkflow, Any]:
     h = await start_case(client, ticket, **kw)
     await ready(h)
     await h.execute_update(CaseWorkflow.sign, SignAction(actor=GRID))
@@ -75,7 +77,9 @@ async def test_unsatisfied_reopens_up_to_the_cap_then_goes_to_supervisor(client:
     )
     assert view.status is Status.supervisor and view.holder == "supervisor-12345" and view.reopen_count == 3
     assert kinds(await timeline(h)).count(EventKind.reopen) == 2
-    await h.execute_update(CaseWorkflow.close, CloseAction(actor=supervisor(), reason="经核实已依法处理，群众诉求超出政策范围"))
+    await h.execute_update(
+        CaseWorkflow.close, CloseAction(actor=supervisor(), reason="经核实已依法处理，群众诉求超出政策范围")
+    )
     record = await h.result()
     assert record.outcome is Outcome.closed_by_supervisor and record.reopen_count == 3
 
@@ -92,7 +96,9 @@ async def test_no_rating_within_window_closes_as_unrated(env: WorkflowEnvironmen
 async def test_return_approved_redispatches_refused_keeps(client: Client, ticket: str) -> None:
     h = await start_case(client, ticket)
     await ready(h)
-    view = await h.execute_update(CaseWorkflow.return_case, ReturnAction(actor=GRID, reason="不属于本网格，位于相邻网格"))
+    view = await h.execute_update(
+        CaseWorkflow.return_case, ReturnAction(actor=GRID, reason="不属于本网格，位于相邻网格")
+    )
     assert view.status is Status.return_pending and view.pending_return and view.pending_return.approver == "comm-a1"
     view = await h.execute_update(
         CaseWorkflow.decide_return, ReturnDecision(actor=unit("comm-a1"), approve=False, reason="经核实属本网格")
@@ -105,9 +111,10 @@ async def test_return_approved_redispatches_refused_keeps(client: Client, ticket
     )
     assert view.status is Status.dispatched and view.holder == "grid-a1-2"
     view = await h.execute_update(
-        CaseWorkflow.redispatch, RedispatchAction(actor=supervisor(), to_unit="dept-sanitation", reason="由环卫直接处置")
+        CaseWorkflow.redispatch,
+        RedispatchAction(actor=supervisor(), to_unit="dept-sanitation", reason="由环卫直接处置"),
     )
-    assert view.holder == "dept-sanitation" and view.tier.value == "department"
+    assert view.holder == "dept-sanitation" and view.tier is Tier.department
     ks = kinds(await timeline(h))
     assert [k for k in ks if k in (EventKind.return_refused, EventKind.return_approved, EventKind.redispatch)] == [
         EventKind.return_refused,
@@ -129,7 +136,9 @@ async def test_extension_moves_deadlines_and_tells_the_resident(client: Client, 
     await h.execute_update(CaseWorkflow.sign, SignAction(actor=comm))
     before = reply_due(await h.query(CaseWorkflow.view))
     amount = Limit(amount=3, unit=LimitUnit.working_days)
-    view = await h.execute_update(CaseWorkflow.request_extension, ExtensionRequest(actor=comm, amount=amount, reason="需协调物业"))
+    view = await h.execute_update(
+        CaseWorkflow.request_extension, ExtensionRequest(actor=comm, amount=amount, reason="需协调物业")
+    )
     assert view.pending_extension and view.pending_extension.approver == "street-a"
     view = await h.execute_update(
         CaseWorkflow.decide_extension, ExtensionDecision(actor=unit("street-a"), approve=True, reason="同意")
@@ -163,7 +172,10 @@ async def test_withdraw_merge_and_reject_strike_the_case_off(client: Client, tic
     for n, act in enumerate(
         [
             (CaseWorkflow.withdraw, WithdrawAction(actor=channel(), reason="问题已自行解决")),
-            (CaseWorkflow.merge, MergeAction(actor=supervisor(), into_case_id="case-hotline12345-first", reason="重复诉求")),
+            (
+                CaseWorkflow.merge,
+                MergeAction(actor=supervisor(), into_case_id="case-hotline12345-first", reason="重复诉求"),
+            ),
             (CaseWorkflow.reject_case, RejectAction(actor=supervisor(), reason="属司法诉讼事项，不属受理范围")),
         ]
     ):
