@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     log_json: bool = False
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    demo_keys: bool = False
+    """Seed `demo-<actor id>` keys for every actor of the directory (what `make run` does)."""
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:

@@ -83,3 +83,31 @@ class ReporterRow(SQLModel, table=True):
     masked_phone: str
     confidential: bool = False
     created_at: datetime
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key belongs to one actor; only its SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+
+    key_hash: str = Field(primary_key=True)
+    role: str = Field(index=True)
+    actor_id: str = Field(index=True)
+    unit_id: str | None = None
+    label: str = ""
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class RevealAudit(SQLModel, table=True):
+    """Every time a reporter's name and phone are shown, who saw them, for which case, and when."""
+
+    __tablename__ = "reveal_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(index=True)
+    reporter_ref: str
+    actor: str
+    unit_id: str | None = None
+    at: datetime
+    request_id: str | None = None

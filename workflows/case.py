@@ -72,7 +72,7 @@ with workflow.unsafe.imports_passed_through():
     from models.policy import Limit, Tier
     from policy.routing import approver, next_tier
     from workflows.deadlines import DeadlineBook, Point, ref
-    from workflows.whistle import WhistleWorkflow
+    from workflows.whistle import KIND_LABEL, WhistleWorkflow
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -434,7 +434,7 @@ class CaseWorkflow:
             EventKind.whistle,
             a.actor,
             holder,
-            f"{self._name(holder)}吹哨（{a.kind.value}）召集{names}：{a.reason}",
+            f"{self._name(holder)}吹哨（{KIND_LABEL[a.kind.value]}）召集{names}：{a.reason}",
             data={"n": str(n), "kind": a.kind.value, "departments": ",".join(a.departments)},
             notices=[Notice(to=d, text=f"【吹哨】{self._brief()}：请按时报到") for d in a.departments],
         )

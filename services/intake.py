@@ -1,0 +1,85 @@
+"""受理: check a case against the policy, keep the reporter in the vault, start its workflow once per ticket."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.vault import ReporterVault
+from models.case import CaseInput, CaseView, Intake, Status, case_id_for
+from models.policy import Policy, Tier
+from policy.routing import RoutingError, locate
+from workflows.case import CaseWorkflow
+
+CaseHandle = WorkflowHandle[CaseWorkflow, Any]
+
+
+class IntakeError(ValueError):
+    """A case the policy cannot take; `field` names the input at fault, the message is for people."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def check_intake(intake: Intake, policy: Policy) -> None:
+    if policy.category(intake.category) is None:
+        raise IntakeError("category", f"未知的诉求类别：{intake.category}")
+    try:
+        locate(policy.directory, intake.location.grid_id)
+    except RoutingError as err:
+        grids = "、".join(u.id for u in policy.directory.units if u.tier is Tier.grid)
+        raise IntakeError("location.grid_id", f"未知的网格：{intake.location.grid_id}（可选：{grids}）") from err
+
+
+async def open_case(
+    client: Client,
+    task_queue: str,
+    intake: Intake,
+    vault: ReporterVault,
+    reporter: tuple[str, str] | None,
+) -> tuple[CaseHandle, bool]:
+    """Start the case unless this channel's ticket already is one: (handle, existed).
+
+    The reporter's name and phone go to the vault; the workflow gets only the reference and a masked phone.
+    """
+    case_id = case_id_for(intake.channel, intake.channel_ticket_id)
+    handle = client.get_workflow_handle_for(CaseWorkflow.run, case_id)
+    try:
+        await handle.describe()
+        return handle, True
+    except RPCError as err:
+        if err.status is not RPCStatusCode.NOT_FOUND:
+            raise
+    if reporter is not None:
+        try:
+            ref = vault.store(name=reporter[0], phone=reporter[1], confidential=intake.reporter.confidential)
+        except ValueError as err:
+            raise IntakeError("reporter.phone", "诉求人电话格式不正确：须为手机号或固定电话") from err
+        intake = intake.model_copy(update={"reporter": ref})
+    started = await client.start_workflow(
+        CaseWorkflow.run,
+        CaseInput(intake=intake, case_id=case_id),
+        id=case_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
+    # Two racing submissions of one ticket both land here; USE_EXISTING gives the loser the winner's run.
+    return started, False
+
+
+async def wait_ready(handle: CaseHandle, timeout: float = 15) -> CaseView:
+    """A case is in 受理 until its first activities ran (policy snapshot, routing, deadlines)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        view = await handle.query(CaseWorkflow.view)
+        if view.status is not Status.intake or loop.time() > end:
+            return view
+        await asyncio.sleep(0.05)
