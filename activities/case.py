@@ -96,6 +96,7 @@ class CaseActivities:
                 category=intake.category,
                 title=intake.title,
                 grid_id=intake.location.grid_id,
+                reporter_ref=intake.reporter.ref,
                 reported_at=intake.reported_at,
                 status=inp.row.status,
             )

@@ -557,6 +557,12 @@ class CaseState(Model):
         return min((d.due_at for d in self.open_deadlines() if not d.missed), default=None)
 
     @property
+    def awaiting(self) -> str | None:
+        """The unit whose decision a pending 退单 or 延期 waits for."""
+        pending = self.pending_return or self.pending_extension
+        return pending.approver if pending else None
+
+    @property
     def active_whistle(self) -> WhistleSummary | None:
         return next((w for w in self.whistles if w.active), None)
 

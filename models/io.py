@@ -34,6 +34,7 @@ class CaseRowData(Model):
 
     status: str
     holder: str | None
+    awaiting: str | None = None
     tier: str | None
     urgency: str | None
     overdue: bool

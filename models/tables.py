@@ -18,8 +18,10 @@ class CaseRow(SQLModel, table=True):
     urgency: str | None = None
     title: str
     grid_id: str
+    reporter_ref: str | None = None
     status: str = Field(index=True)
     holder: str | None = Field(default=None, index=True)
+    awaiting: str | None = Field(default=None, index=True, description="approver of a pending 退单 or 延期")
     tier: str | None = Field(default=None, index=True)
     overdue: bool = Field(default=False, index=True)
     next_deadline: datetime | None = None

@@ -984,6 +984,7 @@ class CaseWorkflow:
         row = CaseRowData(
             status=s.status.value,
             holder=s.holder,
+            awaiting=s.awaiting,
             tier=s.tier.value if s.tier else None,
             urgency=s.policy.urgency.value if s.policy else None,
             overdue=s.overdue,

@@ -1,0 +1,111 @@
+"""Dependencies: the engine's parts from the app state, and who is calling."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from activities.vault import ReporterVault
+from api import auth
+from api.errors import ApiError, unavailable
+from config import Settings
+from models.case import Actor, Role
+from models.policy import Policy
+
+
+@dataclass
+class Parts:
+    """What every request may use; built once in the app's lifespan."""
+
+    settings: Settings
+    engine: Engine
+    vault: ReporterVault
+    policy: Policy
+    client: Client | None = None
+    connecting: bool = field(default=False)
+
+    async def temporal(self) -> Client:
+        if self.client is None:
+            # Temporal may come up after the API: connect on first use, and answer 503 until it does.
+            try:
+                self.client = await Client.connect(
+                    self.settings.temporal_address,
+                    namespace=self.settings.temporal_namespace,
+                    data_converter=pydantic_data_converter,
+                )
+            except Exception as err:
+                raise unavailable() from err
+        return self.client
+
+
+def get_parts(request: Request) -> Parts:
+    parts: Parts = request.app.state.parts
+    return parts
+
+
+PartsDep = Annotated[Parts, Depends(get_parts)]
+
+
+async def get_temporal(parts: PartsDep) -> Client:
+    return await parts.temporal()
+
+
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+
+
+def get_session(parts: PartsDep) -> Iterator[Session]:
+    with Session(parts.engine) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str
+    actor: Actor | None
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == Role.supervisor
+
+    def case_actor(self) -> Actor:
+        if self.actor is None:
+            raise ApiError(403, "WrongActor", "管理员账号不能办理诉求")
+        return self.actor
+
+
+def get_principal(
+    parts: PartsDep, authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None
+) -> Principal:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise ApiError(401, "Unauthenticated", "缺少身份凭证：请在 Authorization 头中提供 Bearer 密钥")
+    found = auth.lookup(parts.engine, authorization.split(" ", 1)[1].strip())
+    if found is None:
+        raise ApiError(401, "Unauthenticated", "身份凭证无效或已吊销")
+    return Principal(role=found[0], actor=found[1])
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(*roles: str):  # type: ignore[no-untyped-def]
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            raise ApiError(403, "WrongActor", "当前账号无权执行此操作")
+        return principal
+
+    return check
+
+
+ChannelDep = Annotated[Principal, Depends(require_role(Role.channel))]
+SupervisorDep = Annotated[Principal, Depends(require_role(Role.supervisor))]
+StaffDep = Annotated[Principal, Depends(require_role(Role.unit, Role.supervisor))]

@@ -1,0 +1,147 @@
+"""Request and response bodies at the edge; the engine's own types are reused where they fit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from models.case import (
+    DEADLINE_LABEL,
+    CaseEvent,
+    CaseView,
+    Deadline,
+    DeadlineKind,
+    Ident,
+    Location,
+    ShortText,
+    Text,
+)
+from models.policy import Urgency
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReporterIn(Body):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)] | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9\- ]{7,20}$")] | None = None
+    confidential: bool = Field(default=False, description="保密：承办单位也看不到姓名和电话")
+
+    @model_validator(mode="after")
+    def _phone_with_name(self) -> ReporterIn:
+        if self.name and not self.phone:
+            raise ValueError("提供姓名时须同时提供电话")
+        return self
+
+
+class CaseCreate(Body):
+    """受理 as a channel submits it; the channel is the caller."""
+
+    channel_ticket_id: Ident
+    category: Ident
+    title: ShortText
+    description: Text
+    location: Location
+    urgency: Urgency | None = None
+    reporter: ReporterIn = ReporterIn()
+    attachments: list[Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]] = Field(
+        default_factory=list, max_length=20
+    )
+    reported_at: AwareDatetime | None = Field(default=None, description="默认为提交时间")
+
+
+class DeadlinePublic(BaseModel):
+    kind: DeadlineKind
+    label: str
+    unit_id: str
+    due_at: datetime
+    met: bool | None
+    open: bool
+
+    @classmethod
+    def of(cls, d: Deadline) -> DeadlinePublic:
+        return cls(
+            kind=d.kind, label=DEADLINE_LABEL[d.kind], unit_id=d.unit_id, due_at=d.due_at, met=d.met, open=d.open
+        )
+
+
+class CaseCreated(BaseModel):
+    case_id: str
+    created: bool = Field(description="false: this channel's ticket was already a case, nothing new was started")
+    status: str
+    holder: str | None
+    deadlines: list[DeadlinePublic]
+
+
+class CaseDetail(BaseModel):
+    case: CaseView
+    deadlines: list[DeadlinePublic]
+    ui_url: str = Field(description="the case's raw workflow history in the Temporal Web UI")
+
+
+class Timeline(BaseModel):
+    case_id: str
+    data: list[CaseEvent]
+    count: int
+    ui_url: str
+
+
+class CaseSummary(BaseModel):
+    case_id: str
+    channel: str
+    category: str
+    urgency: str | None
+    title: str
+    status: str
+    holder: str | None
+    tier: str | None
+    overdue: bool
+    next_deadline: datetime | None
+    reported_at: datetime
+    reply_due: datetime | None
+    outcome: str | None
+    closed_at: datetime | None
+
+
+class CasesPublic(BaseModel):
+    data: list[CaseSummary]
+    count: int
+
+
+class QueueItem(BaseModel):
+    case_id: str
+    title: str
+    status: str
+    todo: str = Field(description="what the unit must do: 签收, 办理, 审核退单, 审批延期, 报到 ...")
+    due_at: datetime | None
+    seconds_left: int | None
+    whistle: int | None = None
+
+
+class Queue(BaseModel):
+    unit_id: str
+    data: list[QueueItem]
+    count: int
+
+
+class ReporterPublic(BaseModel):
+    case_id: str
+    name: str
+    phone: str
+
+
+class PreviewDeadline(BaseModel):
+    kind: str
+    label: str
+    limit: str
+    due_at: datetime
+
+
+class DeadlinePreview(BaseModel):
+    category: str
+    urgency: Urgency
+    start: datetime
+    deadlines: list[PreviewDeadline]

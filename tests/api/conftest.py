@@ -1,0 +1,88 @@
+"""End to end: a real Temporal dev server, a real worker, the real API over HTTP on localhost."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from temporalio.client import Client
+
+from api.main import create_app
+from config import Settings
+from scripts.run import start_dev_server, stop_process, wait_for_temporal
+from worker import build_worker
+
+API_QUEUE = "api-cases"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    api: httpx.AsyncClient
+    temporal: Client
+    settings: Settings
+    hook: list[dict[str, str]]
+
+
+def key(actor_id: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer demo-{actor_id}"}
+
+
+@pytest_asyncio.fixture(scope="session")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    folder: Path = tmp_path_factory.mktemp("api")
+    port = free_port()
+    server = start_dev_server(None, port, None)
+    try:
+        client = await wait_for_temporal(f"127.0.0.1:{port}", 60, process=server)
+        hook: list[dict[str, str]] = []
+        hook_app, hook_port = webhook_receiver(hook), free_port()
+        cfg = Settings(
+            temporal_address=f"127.0.0.1:{port}",
+            task_queue=API_QUEUE,
+            database_url=f"sqlite:///{folder / 'cases.db'}",
+            demo_keys=True,
+            webhook_url=f"http://127.0.0.1:{hook_port}/hook",
+            api_port=free_port(),
+        )
+        worker = build_worker(client, task_queue=API_QUEUE, database_url=cfg.database_url, webhook_url=cfg.webhook_url)
+        api = uvicorn.Server(uvicorn.Config(create_app(cfg), host="127.0.0.1", port=cfg.api_port, log_level="warning"))
+        receiver = uvicorn.Server(uvicorn.Config(hook_app, host="127.0.0.1", port=hook_port, log_level="warning"))
+        tasks = [asyncio.create_task(s.serve()) for s in (api, receiver)]
+        worker_task = asyncio.create_task(worker.run())
+        while not (api.started and receiver.started):
+            await asyncio.sleep(0.05)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{cfg.api_port}", timeout=30) as http:
+            yield Stack(api=http, temporal=client, settings=cfg, hook=hook)
+        api.should_exit = receiver.should_exit = True
+        await asyncio.gather(*tasks)
+        await worker.shutdown()
+        await worker_task
+    finally:
+        stop_process(server, "temporal")
+
+
+def webhook_receiver(received: list[dict[str, str]]):  # type: ignore[no-untyped-def]
+    """The SMS gateway stand-in: a local HTTP receiver that keeps what it was sent."""
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.post("/hook")
+    async def hook(message: dict[str, str]) -> dict[str, bool]:
+        received.append(message)
+        return {"ok": True}
+
+    return app
