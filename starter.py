@@ -31,7 +31,7 @@ from config import settings
 from models import case as m
 from models.case import DEADLINE_LABEL, EVENT_LABEL, Actor, CaseEvent, CaseView, Deadline, Intake, Role, WhistleView
 from policy import load_policy
-from services.intake import IntakeError, check_intake, open_case
+from services.intake import IntakeError, check_intake, open_case, wait_ready
 from worker import connect
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
@@ -151,9 +151,10 @@ async def send(handle: WorkflowHandle[Any, Any], name: str, action: m.Action, re
 
 
 async def ready(handle: CaseHandle, timeout: float = 30) -> CaseView:
-    return await poll(
-        lambda: handle.query(CaseWorkflow.view), lambda v: v.status is not m.Status.intake, "受理派单", timeout
-    )
+    try:
+        return await wait_ready(handle, timeout)
+    except TimeoutError as err:
+        raise fail("等待受理派单超时：请确认 worker 正在运行", 1) from err
 
 
 # ------------------------------------------------------------------------------------------ start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,11 +17,12 @@ from activities.db import engine_for
 from activities.vault import ReporterVault
 from api import auth, errors, metrics
 from api.deps import Parts
-from api.routes import actions, cases, directory, ops
+from api.routes import actions, cases, directory, open311, ops, stats
 from config import Settings, settings
 from policy import load_policy
 
 log = structlog.get_logger(__name__)
+CASE_IN_PATH = re.compile(r"^/cases/([^/]+)")
 
 
 def operation_id(route: APIRoute) -> str:
@@ -55,8 +57,8 @@ def create_app(config: Settings | None = None) -> FastAPI:
     @app.middleware("http")
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        path_params = request.scope.get("path_params") or {}
-        structlog.contextvars.bind_contextvars(request_id=request_id, case_id=path_params.get("case_id"))
+        case = CASE_IN_PATH.match(request.url.path)
+        structlog.contextvars.bind_contextvars(request_id=request_id, case_id=case.group(1) if case else None)
         started = time.perf_counter()
         try:
             response = await call_next(request)
@@ -69,7 +71,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
         response.headers["x-request-id"] = request_id
         return response
 
-    for module in (directory, cases, actions, ops):
+    for module in (directory, cases, actions, stats, open311, ops):
         app.include_router(module.router)
     app.include_router(cases.queue_router)
     return app

@@ -601,6 +601,7 @@ class CaseView(Model):
     closed_at: datetime | None
     policy_version: str | None
     last_seq: int
+    recorded_seq: int = Field(default=0, description="events already in the read model")
 
 
 class DeadlineRecord(Model):

@@ -75,11 +75,13 @@ async def open_case(
 
 
 async def wait_ready(handle: CaseHandle, timeout: float = 15) -> CaseView:
-    """A case is in 受理 until its first activities ran (policy snapshot, routing, deadlines)."""
+    """A case is in 受理 until its first activities ran (policy snapshot, routing, deadlines, read model)."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while True:
         view = await handle.query(CaseWorkflow.view)
-        if view.status is not Status.intake or loop.time() > end:
+        if view.status is not Status.intake and view.recorded_seq > 0:
             return view
+        if loop.time() > end:
+            raise TimeoutError(f"case {handle.id} is still in intake after {timeout}s")
         await asyncio.sleep(0.05)

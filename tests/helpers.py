@@ -9,6 +9,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from models.case import Actor, CaseEvent, CaseInput, EventKind, Intake, Location, ReporterRef, Role, case_id_for
+from services.intake import wait_ready
 from workflows.case import CaseWorkflow
 
 TASK_QUEUE = "test-cases"
@@ -68,15 +69,8 @@ async def server_now(client: Client) -> datetime:
 
 
 async def ready(handle: WorkflowHandle[CaseWorkflow, Any]) -> None:
-    """Wait until intake and dispatch are done (the first workflow task ran its activities)."""
-    import asyncio
-
-    for _ in range(200):
-        view = await handle.query(CaseWorkflow.view)
-        if view.status.value != "intake":
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("case never left intake")
+    """Wait until intake and dispatch are done and recorded."""
+    await wait_ready(handle)
 
 
 async def timeline(handle: WorkflowHandle[CaseWorkflow, Any]) -> list[CaseEvent]:

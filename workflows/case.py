@@ -220,21 +220,21 @@ class CaseWorkflow:
         reply = self.book.open(DeadlineKind.reply, opened.routing.lead, now, reply_plan)
         routing = opened.routing
         helpers = "、".join(self._name(u) for u in routing.assisting)
+        # One dispatch event per arrival at a unit: the 响应率 counts signs against these.
         self._event(
             EventKind.dispatch,
             SYSTEM,
             routing.lead,
-            f"按{routing.rule}原则派单至{self._name(routing.lead)}（牵头）" + (f"，协办：{helpers}" if helpers else ""),
-            data={"rule": routing.rule, "assisting": ",".join(routing.assisting)},
+            f"按{routing.rule}原则派单至{self._name(routing.lead)}（牵头）"
+            + (f"，协办：{helpers}" if helpers else "")
+            + f"；办结时限{self._local(reply.due_at)}（{reply_limit}）",
+            data={
+                "rule": routing.rule,
+                "assisting": ",".join(routing.assisting),
+                "reply_due": reply.due_at.isoformat(),
+            },
             deadline=ref(dispatch),
             notices=[Notice(to=u, text=f"【协办】{self._brief()}") for u in routing.assisting],
-        )
-        self._event(
-            EventKind.dispatch,
-            SYSTEM,
-            routing.lead,
-            f"办结时限：{self._local(reply.due_at)}（{reply_limit}）",
-            deadline=ref(reply),
         )
         await self._assign(routing.lead, routing.tier, announce=False)
         await self._project()
@@ -816,6 +816,7 @@ class CaseWorkflow:
             closed_at=s.closed_at,
             policy_version=s.policy.version if s.policy else None,
             last_seq=len(s.events),
+            recorded_seq=s.projected_seq,
         )
 
     @workflow.query
