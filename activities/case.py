@@ -10,11 +10,11 @@ from pathlib import Path
 
 import structlog
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notify import Notifier
+from activities.upsert import insert_for
 from models.case import CasePolicy, Plan
 from models.io import OpenCaseInput, OpenCaseResult, PlanInput, RecordInput
 from models.policy import CalendarPolicy
@@ -86,52 +86,54 @@ class CaseActivities:
 
     @activity.defn(name="record")
     def record(self, inp: RecordInput) -> None:
-        """Project events into the read model and queue their notices; idempotent per case id + seq."""
+        """Project events into the read model and queue their notices; idempotent per case id + seq.
+
+        Plain INSERT ... ON CONFLICT statements: one round of writes per call, however often it is retried.
+        """
         intake = inp.intake
-        with Session(self.engine) as session:
-            row = session.get(CaseRow, inp.case_id) or CaseRow(
-                case_id=inp.case_id,
-                channel=intake.channel,
-                channel_ticket_id=intake.channel_ticket_id,
-                category=intake.category,
-                title=intake.title,
-                grid_id=intake.location.grid_id,
-                reporter_ref=intake.reporter.ref,
-                reported_at=intake.reported_at,
-                status=inp.row.status,
-            )
-            last = max((e.seq for e in inp.events), default=0)
-            if last >= row.last_seq:
-                # An older projection retried after a newer one must not roll the row back.
-                for field, value in inp.row.model_dump().items():
-                    setattr(row, field, value)
-                row.last_seq = last
-            session.add(row)
-            seqs = [e.seq for e in inp.events]
-            known = set(
-                session.exec(
-                    select(EventRow.seq).where(EventRow.case_id == inp.case_id, col(EventRow.seq).in_(seqs))
-                ).all()
-            )
-            for e in inp.events:
-                if e.seq in known:
-                    continue
-                session.add(
-                    EventRow(
-                        case_id=inp.case_id,
-                        seq=e.seq,
-                        at=e.at,
-                        kind=e.kind.value,
-                        actor=e.actor,
-                        unit_id=e.unit_id,
-                        tier=e.tier.value if e.tier else None,
-                        text=e.text,
-                        data=e.data,
-                        deadline_kind=e.deadline.kind.value if e.deadline else None,
-                        deadline_due=e.deadline.due_at if e.deadline else None,
-                        deadline_met=e.deadline.met if e.deadline else None,
-                    )
+        last = max((e.seq for e in inp.events), default=0)
+        cases, events = CaseRow.__table__, EventRow.__table__  # type: ignore[attr-defined]
+        row = {
+            "case_id": inp.case_id,
+            "channel": intake.channel,
+            "channel_ticket_id": intake.channel_ticket_id,
+            "category": intake.category,
+            "title": intake.title,
+            "grid_id": intake.location.grid_id,
+            "reporter_ref": intake.reporter.ref,
+            "reported_at": intake.reported_at,
+            "last_seq": last,
+            **inp.row.model_dump(),
+        }
+        upsert = insert_for(self.engine, cases).values(row)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["case_id"],
+            set_={k: upsert.excluded[k] for k in (*inp.row.model_dump(), "last_seq")},
+            # An older projection retried after a newer one must not roll the row back.
+            where=cases.c.last_seq <= upsert.excluded.last_seq,
+        )
+        with self.engine.begin() as conn:
+            conn.execute(upsert)
+            if inp.events:
+                conn.execute(
+                    insert_for(self.engine, events).on_conflict_do_nothing(index_elements=["case_id", "seq"]),
+                    [
+                        {
+                            "case_id": inp.case_id,
+                            "seq": e.seq,
+                            "at": e.at,
+                            "kind": e.kind.value,
+                            "actor": e.actor,
+                            "unit_id": e.unit_id,
+                            "tier": e.tier.value if e.tier else None,
+                            "text": e.text,
+                            "data": e.data,
+                            "deadline_kind": e.deadline.kind.value if e.deadline else None,
+                            "deadline_due": e.deadline.due_at if e.deadline else None,
+                            "deadline_met": e.deadline.met if e.deadline else None,
+                        }
+                        for e in inp.events
+                    ],
                 )
-            self.notifier.queue(session, inp.case_id, inp.notices, intake.reporter.ref)
-            session.commit()
+            self.notifier.queue(conn, inp.case_id, inp.notices, intake.reporter.ref)
         self.notifier.deliver(inp.case_id)

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 
 import httpx
 import structlog
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
+from activities.upsert import insert_for
 from models.case import Notice
 from models.tables import NotificationRow
 
@@ -26,29 +27,41 @@ class Notifier:
         self.webhook_url = webhook_url
 
     def queue(
-        self, session: Session, case_id: str, notices: list[tuple[int, Notice]], reporter_ref: str | None
+        self, conn: Connection, case_id: str, notices: list[tuple[int, Notice]], reporter_ref: str | None
     ) -> None:
         """Add outbox rows in the caller's transaction; existing keys are left alone."""
+        if not notices:
+            return
         now = datetime.now(UTC)
         per_seq: dict[int, int] = {}
-        existing = {
-            (r.seq, r.idx)
-            for r in session.exec(select(NotificationRow).where(NotificationRow.case_id == case_id)).all()
-        }
+        rows = []
         for seq, notice in notices:
             idx = per_seq[seq] = per_seq.get(seq, -1) + 1
-            if (seq, idx) in existing:
-                continue
             recipient = notice.to if notice.to != "reporter" else f"reporter:{reporter_ref or 'anonymous'}"
-            session.add(
-                NotificationRow(
-                    case_id=case_id, seq=seq, idx=idx, recipient=recipient, text=notice.text, created_at=now
-                )
+            rows.append(
+                {
+                    "case_id": case_id,
+                    "seq": seq,
+                    "idx": idx,
+                    "recipient": recipient,
+                    "text": notice.text,
+                    "created_at": now,
+                    "delivered_at": None if self.webhook_url else now,
+                }
             )
             log.info("notification_queued", case_id=case_id, seq=seq, recipient=recipient)
+        table = NotificationRow.__table__  # type: ignore[attr-defined]
+        conn.execute(
+            insert_for(self.engine, table).on_conflict_do_nothing(index_elements=["case_id", "seq", "idx"]), rows
+        )
 
     def deliver(self, case_id: str) -> int:
-        """Send undelivered rows to the webhook; a failure raises so the activity retries the rest."""
+        """Send undelivered rows to the webhook; a failure raises so the activity retries the rest.
+
+        Without a webhook the outbox row is the delivery: rows are written as delivered.
+        """
+        if not self.webhook_url:
+            return 0
         with Session(self.engine) as session:
             rows = session.exec(
                 select(NotificationRow)
@@ -57,25 +70,15 @@ class Notifier:
             ).all()
             if not rows:
                 return 0
-            if self.webhook_url:
-                with httpx.Client(timeout=10) as client:
-                    for row in rows:
-                        client.post(
-                            self.webhook_url,
-                            json={
-                                "id": f"{case_id}:{row.seq}:{row.idx}",
-                                "case_id": case_id,
-                                "recipient": row.recipient,
-                                "text": row.text,
-                            },
-                            headers={"Idempotency-Key": f"{case_id}:{row.seq}:{row.idx}"},
-                        ).raise_for_status()
-                        row.delivered_at = datetime.now(UTC)
-                        session.add(row)
-                        session.commit()
-            else:
+            with httpx.Client(timeout=10) as client:
                 for row in rows:
+                    key = f"{case_id}:{row.seq}:{row.idx}"
+                    client.post(
+                        self.webhook_url,
+                        json={"id": key, "case_id": case_id, "recipient": row.recipient, "text": row.text},
+                        headers={"Idempotency-Key": key},
+                    ).raise_for_status()
                     row.delivered_at = datetime.now(UTC)
                     session.add(row)
-                session.commit()
+                    session.commit()
             return len(rows)

@@ -190,14 +190,14 @@ class CaseWorkflow:
         now = workflow.now()
         intake = self.s.intake
         try:
-            opened: OpenCaseResult = await workflow.execute_activity(
+            opened: OpenCaseResult = await workflow.execute_local_activity(
                 "open_case",
                 OpenCaseInput(case_id=self.s.case_id, intake=intake),
                 result_type=OpenCaseResult,
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=ACTIVITY_RETRY,
             )
-        except ActivityError as err:
+        except (ActivityError, ApplicationError) as err:
             # The API validates category and grid first; this only guards a direct start with bad data.
             self._event(EventKind.reject, SYSTEM, None, f"不予受理：{err.cause or err}")
             await self._close(Outcome.rejected, SYSTEM, "无法受理，销号")
@@ -931,7 +931,7 @@ class CaseWorkflow:
     async def _plan(self, *items: tuple[datetime, Limit]) -> list[Plan]:
         """Deadlines come from the calendar activity, so their values are recorded in history."""
         p = self._policy()
-        return await workflow.execute_activity(
+        return await workflow.execute_local_activity(
             "plan_deadlines",
             PlanInput(
                 starts=[start for start, _ in items],
@@ -1001,7 +1001,7 @@ class CaseWorkflow:
             closed_at=s.closed_at,
             policy_version=s.policy.version if s.policy else None,
         )
-        await workflow.execute_activity(
+        await workflow.execute_local_activity(
             "record",
             RecordInput(case_id=s.case_id, intake=s.intake, row=row, events=new, notices=notices),
             start_to_close_timeout=ACTIVITY_TIMEOUT,

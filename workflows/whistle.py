@@ -83,7 +83,7 @@ class WhistleWorkflow:
     async def _open(self) -> None:
         now = workflow.now()
         limits = self.inp.limits
-        plans: list[Plan] = await workflow.execute_activity(
+        plans: list[Plan] = await workflow.execute_local_activity(
             "plan_deadlines",
             PlanInput(
                 starts=[now] * 3,
