@@ -259,6 +259,13 @@ class ReleaseAction(Action):
     note: Reason
 
 
+WHISTLE_KIND_LABEL: dict[WhistleKind, str] = {
+    WhistleKind.ordinary: "工作推进哨",
+    WhistleKind.hard: "攻坚哨",
+    WhistleKind.emergency: "应急哨",
+}
+
+
 class DepartmentRating(Model):
     department: Ident
     speed: int = Field(ge=1, le=5)

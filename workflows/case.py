@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -25,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         STATUS_LABEL,
         SYSTEM,
         UNSATISFIED,
+        WHISTLE_KIND_LABEL,
         Action,
         Actor,
         CaseEvent,
@@ -68,23 +68,16 @@ with workflow.unsafe.imports_passed_through():
         WhistleSummary,
         WithdrawAction,
     )
-    from models.io import CaseRowData, OpenCaseInput, OpenCaseResult, PlanInput, RecordInput, WhistleNote
+    from models.io import CaseRowData, OpenCaseInput, OpenCaseResult, RecordInput, WhistleNote
     from models.policy import Limit, Tier
     from policy.routing import approver, next_tier
+    from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, plan, reject
     from workflows.deadlines import DeadlineBook, Point, ref
-    from workflows.whistle import KIND_LABEL, WhistleWorkflow
+    from workflows.whistle import WhistleWorkflow
 
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 RECENT_REQUESTS = 200
-CLIMBING_TIERS = (Tier.grid, Tier.community, Tier.street)
 
 A = TypeVar("A", bound=Action)
-
-
-def reject(code: str, message: str) -> ApplicationError:
-    """A refusal a person understands (Chinese), with a machine code as the error type."""
-    return ApplicationError(message, type=code, non_retryable=True)
 
 
 @workflow.defn(name="Case")
@@ -434,7 +427,7 @@ class CaseWorkflow:
             EventKind.whistle,
             a.actor,
             holder,
-            f"{self._name(holder)}吹哨（{KIND_LABEL[a.kind.value]}）召集{names}：{a.reason}",
+            f"{self._name(holder)}吹哨（{WHISTLE_KIND_LABEL[a.kind]}）召集{names}：{a.reason}",
             data={"n": str(n), "kind": a.kind.value, "departments": ",".join(a.departments)},
             notices=[Notice(to=d, text=f"【吹哨】{self._brief()}：请按时报到") for d in a.departments],
         )
@@ -517,9 +510,9 @@ class CaseWorkflow:
         moved = [d for d in self.s.open_deadlines() if d.kind in (DeadlineKind.reply, DeadlineKind.tier)]
         plans = await self._plan(*((d.due_at, pending.amount) for d in moved))
         fraction = self._policy().supervision.urge_fraction
-        for d, plan in zip(moved, plans, strict=True):
-            d.due_at, d.notice_at, d.urged = plan.due_at, plan.notice_at, False
-            d.urge_at = d.started_at + (plan.due_at - d.started_at) * fraction
+        for d, extended in zip(moved, plans, strict=True):
+            d.due_at, d.notice_at, d.urged = extended.due_at, extended.notice_at, False
+            d.urge_at = d.started_at + (extended.due_at - d.started_at) * fraction
         reply = self.book.find(DeadlineKind.reply)
         new_due = self._local(reply.due_at) if reply else "—"
         self._event(
@@ -892,10 +885,12 @@ class CaseWorkflow:
             wants.append((DeadlineKind.tier, p.limits.tier_slices[tier]))
         plans = await self._plan(*((now, limit) for _, limit in wants))
         reply = self.book.find(DeadlineKind.reply)
-        for (kind, _), plan in zip(wants, plans, strict=True):
-            if kind is DeadlineKind.tier and reply is not None and plan.due_at > reply.due_at:
-                plan = Plan(due_at=reply.due_at, urge_at=min(plan.urge_at, reply.urge_at), notice_at=reply.notice_at)
-            self.book.open(kind, unit_id, now, plan)
+        for (kind, _), planned in zip(wants, plans, strict=True):
+            if kind is DeadlineKind.tier and reply is not None and planned.due_at > reply.due_at:
+                planned = Plan(
+                    due_at=reply.due_at, urge_at=min(planned.urge_at, reply.urge_at), notice_at=reply.notice_at
+                )
+            self.book.open(kind, unit_id, now, planned)
         if announce:
             self._event(
                 EventKind.dispatch,
@@ -929,20 +924,8 @@ class CaseWorkflow:
                 await workflow.get_external_workflow_handle(w.workflow_id).cancel()
 
     async def _plan(self, *items: tuple[datetime, Limit]) -> list[Plan]:
-        """Deadlines come from the calendar activity, so their values are recorded in history."""
         p = self._policy()
-        return await workflow.execute_local_activity(
-            "plan_deadlines",
-            PlanInput(
-                starts=[start for start, _ in items],
-                limits=[limit for _, limit in items],
-                calendar=p.calendar,
-                supervision=p.supervision,
-            ),
-            result_type=list[Plan],
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-        )
+        return await plan(items, p.calendar, p.supervision)
 
     def _event(
         self,

@@ -13,12 +13,11 @@ from datetime import timedelta
 from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.case import (
         DEADLINE_LABEL,
+        WHISTLE_KIND_LABEL,
         Action,
         CaseEvent,
         ContactAction,
@@ -27,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
         DepartmentState,
         EventKind,
         Notice,
-        Plan,
         RateDepartmentsAction,
         ReleaseAction,
         ReportAction,
@@ -36,18 +34,11 @@ with workflow.unsafe.imports_passed_through():
         WhistleResult,
         WhistleView,
     )
-    from models.io import PlanInput, WhistleNote
+    from models.io import WhistleNote
+    from workflows.common import plan, reject
     from workflows.deadlines import DeadlineBook, Point, ref
 
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-KIND_LABEL = {"ordinary": "工作推进哨", "hard": "攻坚哨", "emergency": "应急哨"}
-
 A = TypeVar("A", bound=Action)
-
-
-def reject(code: str, message: str) -> ApplicationError:
-    return ApplicationError(message, type=code, non_retryable=True)
 
 
 @workflow.defn(name="Whistle")
@@ -83,21 +74,16 @@ class WhistleWorkflow:
     async def _open(self) -> None:
         now = workflow.now()
         limits = self.inp.limits
-        plans: list[Plan] = await workflow.execute_local_activity(
-            "plan_deadlines",
-            PlanInput(
-                starts=[now] * 3,
-                limits=[limits.report, limits.contact, limits.finish],
-                calendar=self.inp.calendar,
-                supervision=self.inp.supervision,
-            ),
-            result_type=list[Plan],
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+        plans = await plan(
+            [(now, limits.report), (now, limits.contact), (now, limits.finish)],
+            self.inp.calendar,
+            self.inp.supervision,
         )
         for d in self.inp.departments:
-            for kind, plan in zip((DeadlineKind.report, DeadlineKind.contact, DeadlineKind.finish), plans, strict=True):
-                self.book.open(kind, d, now, plan)
+            for kind, planned in zip(
+                (DeadlineKind.report, DeadlineKind.contact, DeadlineKind.finish), plans, strict=True
+            ):
+                self.book.open(kind, d, now, planned)
         self.ready = True
 
     async def _fire_due_points(self) -> None:
@@ -118,7 +104,7 @@ class WhistleWorkflow:
                 await self._tell(
                     EventKind.overdue,
                     d.unit_id,
-                    f"{self._n(d.unit_id)}超过{label}（{KIND_LABEL[self.inp.kind]}）",
+                    f"{self._n(d.unit_id)}超过{label}（{WHISTLE_KIND_LABEL[self.inp.kind]}）",
                     deadline=ref(d),
                     notices=[
                         Notice(to=d.unit_id, text=f"【吹哨督办】{self.inp.case_id}：{label}已超期"),
@@ -261,7 +247,7 @@ class WhistleWorkflow:
             data=data,
         )
         # Told inside the update, so the case knows the whistle is over before the whistler's next request.
-        await self._tell(EventKind.whistle_closed, None, f"{KIND_LABEL[self.inp.kind]}完结，各部门已撤离并评价")
+        await self._tell(EventKind.whistle_closed, None, f"{WHISTLE_KIND_LABEL[self.inp.kind]}完结，各部门已撤离并评价")
 
     @workflow.query
     def view(self) -> WhistleView:
