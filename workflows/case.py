@@ -174,7 +174,13 @@ class CaseWorkflow:
                 )
                 await self._assign(above.id, above.tier)
         elif d.kind is DeadlineKind.rating and self.s.status is Status.replied:
-            self._event(EventKind.rate, SYSTEM, None, "评价期限届满，群众未评价", data={"level": "unrated"})
+            self._event(
+                EventKind.rate,
+                SYSTEM,
+                self.s.replied_by,
+                "评价期限届满，群众未评价",
+                data={"level": "unrated", "replied_by": self.s.replied_by or ""},
+            )
             await self._close(Outcome.unrated, SYSTEM, "未评价，期满销号")
 
     # ------------------------------------------------------------------------------------------ intake

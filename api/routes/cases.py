@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import AwareDatetime
 from sqlmodel import col, func, select
 
 from activities.case import calendar_for
@@ -143,8 +144,8 @@ def list_cases(
     tier: Tier | None = None,
     category: str | None = None,
     overdue: bool | None = None,
-    reported_from: datetime | None = None,
-    reported_to: datetime | None = None,
+    reported_from: AwareDatetime | None = None,
+    reported_to: AwareDatetime | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasesPublic:

@@ -157,6 +157,8 @@ async def test_queue_lists_and_reads_respect_roles(stack: Stack) -> None:
     assert (await stack.api.get("/cases?unit=grid-a1-1", headers=key("grid-b1-1"))).status_code == 403
     assert (await stack.api.get(f"/cases/{case_id}", headers=key("grid-a1-1"))).status_code == 403
     assert (await stack.api.get(f"/cases/{case_id}", headers=key("app"))).status_code == 403
+    naive = await stack.api.get("/cases?reported_from=2025-01-01T00:00:00", headers=key("supervisor-12345"))
+    assert naive.status_code == 422 and "reported_from" in naive.text
     everything = (await stack.api.get("/cases?status=dispatched&limit=1", headers=key("supervisor-12345"))).json()
     assert everything["count"] >= 1 and len(everything["data"]) == 1
 
