@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.case import Actor, Role
 from models.policy import Policy, Tier
@@ -64,17 +64,32 @@ def lookup(engine: Engine, key: str) -> tuple[str, Actor | None] | None:
     return row.role, Actor(role=Role(row.role), id=row.actor_id, unit_id=row.unit_id)
 
 
+def _demo_actors(policy: Policy) -> list[tuple[str, str, str | None]]:
+    actors: list[tuple[str, str, str | None]] = [(Role.channel, c, None) for c in DEMO_CHANNELS]
+    actors += [(Role.unit, u.id, u.id) for u in policy.directory.units if u.tier is not Tier.district]
+    supervisor = policy.directory.supervisor.id
+    return [*actors, (Role.supervisor, supervisor, supervisor), (ADMIN, ADMIN, None)]
+
+
 def seed_demo_keys(engine: Engine, policy: Policy) -> int:
     """`demo-<actor id>` for every channel, unit and the supervisor of the demo directory, and `demo-admin`."""
     with Session(engine) as session:
         known = set(session.exec(select(ApiKey.key_hash)).all())
-    wanted: list[tuple[str, str, str | None]] = [(Role.channel, c, None) for c in DEMO_CHANNELS]
-    wanted += [(Role.unit, u.id, u.id) for u in policy.directory.units if u.tier is not Tier.district]
-    wanted += [(Role.supervisor, policy.directory.supervisor.id, policy.directory.supervisor.id), (ADMIN, ADMIN, None)]
     added = 0
-    for role, actor_id, unit_id in wanted:
+    for role, actor_id, unit_id in _demo_actors(policy):
         key = f"demo-{actor_id}"
         if hash_key(key) not in known:
             issue(engine, role=role, actor_id=actor_id, unit_id=unit_id, key=key)
             added += 1
     return added
+
+
+def remove_demo_keys(engine: Engine, policy: Policy) -> int:
+    """Outside demo mode the well-known keys must not open a database a demo once ran on."""
+    hashes = [hash_key(f"demo-{actor_id}") for _, actor_id, _ in _demo_actors(policy)]
+    with Session(engine) as session:
+        rows = session.exec(select(ApiKey).where(col(ApiKey.key_hash).in_(hashes))).all()
+        for row in rows:
+            session.delete(row)
+        session.commit()
+    return len(rows)

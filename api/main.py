@@ -38,8 +38,9 @@ def create_app(config: Settings | None = None) -> FastAPI:
         engine = engine_for(config.database_url)
         policy = load_policy(config.policy_dir)
         if config.demo_keys:
-            added = auth.seed_demo_keys(engine, policy)
-            log.info("demo_keys_seeded", added=added)
+            log.info("demo_keys_seeded", added=auth.seed_demo_keys(engine, policy))
+        else:
+            log.info("demo_keys_removed", removed=auth.remove_demo_keys(engine, policy))
         app.state.parts = Parts(
             settings=config, engine=engine, vault=ReporterVault(engine, config.vault_key), policy=policy
         )

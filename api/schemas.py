@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from models.case import (
     DEADLINE_LABEL,
@@ -19,6 +19,22 @@ from models.case import (
     Text,
 )
 from models.policy import Urgency
+
+
+def _this_century(at: datetime) -> datetime:
+    # Year 1 or 9999 with an offset overflows once converted to UTC; no case lives outside these years.
+    if not 2000 <= at.year < 2100:
+        raise ValueError("时间须在2000年至2099年之间")
+    return at
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_this_century)]
+"""A timezone-aware time this system can compute with."""
+
+
+def public_view(view: CaseView) -> CaseView:
+    """A case as readers see it: the reporter's vault reference is internal, the masked phone is shown."""
+    return view.model_copy(update={"reporter": view.reporter.model_copy(update={"ref": None})})
 
 
 class Body(BaseModel):

@@ -578,6 +578,9 @@ class CaseInput(Model):
     intake: Intake
     case_id: str
     state: CaseState | None = Field(default=None, description="carried over by continue-as-new")
+    continue_after_events: int = Field(
+        default=1000, ge=1, description="continue as new after this many timeline events in one run"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -84,11 +84,14 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def _spawn(args: Sequence[str], *, stdout: IO[Any] | int | None = None) -> subprocess.Popen[bytes]:
+def _spawn(
+    args: Sequence[str], *, stdout: IO[Any] | int | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     # A session of its own: Ctrl-C reaches only this process, which then stops the children in order.
     return subprocess.Popen(
         list(args),
         cwd=ROOT,
+        env=None if env is None else dict(env),
         stdin=subprocess.DEVNULL,
         stdout=stdout,
         stderr=subprocess.STDOUT if stdout is not None else None,
@@ -289,7 +292,7 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
-def _banner(cfg: Settings, *, api: bool, embedded: bool) -> str:
+def _banner(cfg: Settings, *, api: bool, embedded: bool, demo_keys: bool = False) -> str:
     lines = [
         "",
         "吹哨报到 case engine is running (Ctrl-C stops everything)",
@@ -299,10 +302,28 @@ def _banner(cfg: Settings, *, api: bool, embedded: bool) -> str:
     if api:
         base = f"http://{cfg.api_host}:{cfg.api_port}"
         lines += [f"  API             {base}", f"  API docs        {base}/docs"]
+        if demo_keys:
+            lines.append("  API keys        demo-<actor id>, e.g. Authorization: Bearer demo-hotline12345")
     if embedded:
         lines.append(f"  Temporal log    {_shown(TEMPORAL_LOG)} (state in {_shown(TEMPORAL_DB)})")
     lines += ["  Demo            .venv/bin/python starter.py demo", ""]
     return "\n".join(lines)
+
+
+def demo_keys_on(cfg: Settings) -> bool:
+    """`make run` is the demo: demo keys are on unless DEMO_KEYS was set explicitly (environment or `.env`)."""
+    return cfg.demo_keys or "demo_keys" not in cfg.model_fields_set
+
+
+def api_environment(cfg: Settings, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The API child's environment: DEMO_KEYS=1 (seed `demo-<actor id>` keys) unless the user set DEMO_KEYS.
+
+    Only `make run` does this; the API started any other way seeds no keys.
+    """
+    env = dict(environ)
+    if "demo_keys" not in cfg.model_fields_set:
+        env["DEMO_KEYS"] = "1"
+    return env
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
@@ -324,11 +345,13 @@ def main() -> int:
         has_api = (ROOT / "api" / "main.py").exists()
         if has_api:
             api_args = ["--host", settings.api_host, "--port", str(settings.api_port)]
-            children.append(("api", _spawn([sys.executable, "-m", "uvicorn", "api.main:app", *api_args])))
+            api_cmd = [sys.executable, "-m", "uvicorn", "api.main:app", *api_args]
+            children.append(("api", _spawn(api_cmd, env=api_environment(settings))))
         else:
             log.warning("api/main.py not found, the API is not started")
 
-        print(_banner(settings, api=has_api, embedded=embedded), flush=True)  # noqa: T201 - the user needs these addresses
+        banner = _banner(settings, api=has_api, embedded=embedded, demo_keys=demo_keys_on(settings))
+        print(banner, flush=True)  # noqa: T201 - the user needs these addresses
 
         while True:
             for name, proc in children:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
@@ -16,6 +17,7 @@ from policy.routing import RoutingError, locate
 from workflows.case import CaseWorkflow
 
 CaseHandle = WorkflowHandle[CaseWorkflow, Any]
+QUERY_TIMEOUT = timedelta(seconds=5)
 
 
 class IntakeError(ValueError):
@@ -62,7 +64,17 @@ async def open_case(
         except ValueError as err:
             raise IntakeError("reporter.phone", "诉求人电话格式不正确：须为手机号或固定电话") from err
         intake = intake.model_copy(update={"reporter": ref})
-    started = await client.start_workflow(
+    await start_workflow(client, task_queue, intake)
+    # Two racing submissions of one ticket both land here; USE_EXISTING gives the loser the winner's run.
+    # The handle follows the case across continue-as-new, never one run of it.
+    return handle, False
+
+
+async def start_workflow(client: Client, task_queue: str, intake: Intake) -> CaseHandle:
+    """One workflow per case, its id derived from the ticket: a repeat joins the running case, and a case
+    already struck off is never started again."""
+    case_id = case_id_for(intake.channel, intake.channel_ticket_id)
+    return await client.start_workflow(
         CaseWorkflow.run,
         CaseInput(intake=intake, case_id=case_id),
         id=case_id,
@@ -70,8 +82,6 @@ async def open_case(
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
-    # Two racing submissions of one ticket both land here; USE_EXISTING gives the loser the winner's run.
-    return started, False
 
 
 async def wait_ready(handle: CaseHandle, timeout: float = 15) -> CaseView:
@@ -79,8 +89,12 @@ async def wait_ready(handle: CaseHandle, timeout: float = 15) -> CaseView:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while True:
-        view = await handle.query(CaseWorkflow.view)
-        if view.status is not Status.intake and view.recorded_seq > 0:
+        try:
+            view = await handle.query(CaseWorkflow.view, rpc_timeout=QUERY_TIMEOUT)
+        except RPCError:
+            # A query can land on a run that is just continuing as new; ask the next run.
+            view = None
+        if view is not None and view.status is not Status.intake and view.recorded_seq > 0:
             return view
         if loop.time() > end:
             raise TimeoutError(f"case {handle.id} is still in intake after {timeout}s")

@@ -6,10 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-from models.case import Actor, CaseEvent, CaseInput, EventKind, Intake, Location, ReporterRef, Role, case_id_for
-from services.intake import wait_ready
+from models.case import Actor, CaseEvent, EventKind, Intake, Location, ReporterRef, Role
+from services.intake import start_workflow, wait_ready
 from workflows.case import CaseWorkflow
 
 TASK_QUEUE = "test-cases"
@@ -50,15 +49,7 @@ async def start_case(
     if "reported_at" not in overrides:
         # The test server's clock runs ahead of the wall clock once time has been skipped.
         inp = inp.model_copy(update={"reported_at": await server_now(client)})
-    case_id = case_id_for(inp.channel, inp.channel_ticket_id)
-    return await client.start_workflow(
-        CaseWorkflow.run,
-        CaseInput(intake=inp, case_id=case_id),
-        id=case_id,
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    )
+    return await start_workflow(client, task_queue, inp)
 
 
 async def server_now(client: Client) -> datetime:

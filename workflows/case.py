@@ -88,6 +88,7 @@ class CaseWorkflow:
         self.book = DeadlineBook(self.s.deadlines)
         self.lock = asyncio.Lock()
         self.changed = False
+        self.events_at_start = len(self.s.events)
 
     # ------------------------------------------------------------------------------------------ main loop
 
@@ -97,14 +98,19 @@ class CaseWorkflow:
             async with self.lock:
                 await self._open()
         while self.s.status is not Status.closed:
-            if workflow.info().is_continue_as_new_suggested():
+            if self._history_is_long(inp):
                 await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self.lock.locked())
-                workflow.continue_as_new(CaseInput(intake=self.s.intake, case_id=self.s.case_id, state=self.s))
+                workflow.continue_as_new(inp.model_copy(update={"state": self.s}))
             await self._sleep_until_next_point()
             async with self.lock:
                 await self._fire_due_points()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._closure()
+
+    def _history_is_long(self, inp: CaseInput) -> bool:
+        """A long case (many 重办, 延期, reminders) starts a fresh run carrying its state."""
+        grown = len(self.s.events) - self.events_at_start
+        return workflow.info().is_continue_as_new_suggested() or grown >= inp.continue_after_events
 
     async def _sleep_until_next_point(self) -> None:
         """The movable timer: any change to the case wakes it to re-plan."""

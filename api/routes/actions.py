@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from api import metrics
 from api.deps import CurrentPrincipal, TemporalDep
 from api.errors import ApiError
+from api.schemas import public_view
 from models import case as m
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
@@ -76,6 +77,7 @@ def body_model(model: type[m.Action]) -> type[BaseModel]:
 
 def make_endpoint(spec: Spec) -> Callable[..., Any]:
     body_type = body_model(spec.model)
+    optional = not any(f.is_required() for f in body_type.model_fields.values())
 
     async def endpoint(**kw: Any) -> BaseModel:
         principal = kw["principal"]
@@ -84,18 +86,25 @@ def make_endpoint(spec: Spec) -> Callable[..., Any]:
         actor = principal.case_actor()
         key = kw.get("idempotency_key")
         try:
-            action = spec.model(actor=actor, request_id=key, **kw["body"].model_dump())
+            body = kw["body"] or body_type()
+            action = spec.model(actor=actor, request_id=key, **body.model_dump())
         except ValueError as err:
             raise ApiError(422, "InvalidInput", f"请求内容有误：{err}") from err
         workflow_id = f"{case_id}/whistle/{kw['n']}" if spec.whistle else case_id
         log.info("case_action", case_id=case_id, action=spec.name, unit=actor.unit_id, role=actor.role.value)
         result: BaseModel = await temporal.get_workflow_handle(workflow_id).execute_update(spec.update, action)
         metrics.ACTIONS.labels(action=spec.name).inc()
-        return result
+        return public_view(result) if isinstance(result, m.CaseView) else result
 
     params = [
         inspect.Parameter("case_id", inspect.Parameter.KEYWORD_ONLY, annotation=str),
-        inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[body_type, Body()]),
+        # Actions with nothing to say (签收, 报到) may be posted with no body at all.
+        inspect.Parameter(
+            "body",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[body_type | None, Body()] if optional else Annotated[body_type, Body()],
+            default=None if optional else inspect.Parameter.empty,
+        ),
         inspect.Parameter("principal", inspect.Parameter.KEYWORD_ONLY, annotation=CurrentPrincipal),
         inspect.Parameter("temporal", inspect.Parameter.KEYWORD_ONLY, annotation=TemporalDep),
         inspect.Parameter(

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import AwareDatetime
 from sqlmodel import col, func, select
 
 from activities.case import calendar_for
@@ -26,6 +25,8 @@ from api.schemas import (
     QueueItem,
     ReporterPublic,
     Timeline,
+    Timestamp,
+    public_view,
 )
 from config import settings
 from models.case import (
@@ -91,7 +92,10 @@ def may_read(principal: Principal, row: CaseRow, session: SessionDep) -> None:
     response_model=CaseCreated,
     status_code=201,
     summary="受理：渠道提交诉求（同一渠道同一工单只受理一次）",
-    responses={200: {"model": CaseCreated, "description": "该工单已受理过，返回原诉求"}},
+    responses={
+        200: {"model": CaseCreated, "description": "该工单已受理过，返回原诉求"},
+        202: {"model": CaseCreated, "description": "已受理，正在派单（稍后查询）"},
+    },
 )
 async def create_case(
     body: CaseCreate, principal: CurrentPrincipal, parts: PartsDep, temporal: TemporalDep, response: Response
@@ -125,7 +129,14 @@ async def create_case(
         response.status_code = 200
     else:
         metrics.CASES_STARTED.labels(channel=actor.id).inc()
-    view = await wait_ready(handle)
+    try:
+        view = await wait_ready(handle)
+    except TimeoutError:
+        # Started and durable, but not yet dispatched (a busy or restarting worker): say so, don't fail.
+        response.status_code = 202
+        return CaseCreated(
+            case_id=handle.id, created=not existed, status=Status.intake.value, holder=None, deadlines=[]
+        )
     return CaseCreated(
         case_id=handle.id,
         created=not existed,
@@ -144,9 +155,9 @@ def list_cases(
     tier: Tier | None = None,
     category: str | None = None,
     overdue: bool | None = None,
-    reported_from: AwareDatetime | None = None,
-    reported_to: AwareDatetime | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    reported_from: Timestamp | None = None,
+    reported_to: Timestamp | None = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasesPublic:
     actor = principal.actor
@@ -182,9 +193,7 @@ async def read_case(
     case_id: str, principal: CurrentPrincipal, session: SessionDep, temporal: TemporalDep
 ) -> CaseDetail:
     may_read(principal, case_row(session, case_id), session)
-    view = await temporal.get_workflow_handle_for(CaseWorkflow.run, case_id).query(CaseWorkflow.view)
-    # The vault reference is internal; readers see the masked phone only.
-    view = view.model_copy(update={"reporter": view.reporter.model_copy(update={"ref": None})})
+    view = public_view(await temporal.get_workflow_handle_for(CaseWorkflow.run, case_id).query(CaseWorkflow.view))
     return CaseDetail(case=view, deadlines=[DeadlinePublic.of(d) for d in view.deadlines], ui_url=ui_url(case_id))
 
 
@@ -328,14 +337,12 @@ def preview_deadlines(
     principal: CurrentPrincipal,
     category: str,
     urgency: Urgency | None = None,
-    at: datetime | None = Query(default=None, description="派单时间（含时区），默认现在"),
+    at: Timestamp | None = Query(default=None, description="派单时间（含时区），默认现在"),
 ) -> DeadlinePreview:
     policy = parts.policy
     cat = policy.category(category)
     if cat is None:
         raise ApiError(422, "InvalidInput", f"category：未知的诉求类别：{category}")
-    if at is not None and at.tzinfo is None:
-        raise ApiError(422, "InvalidInput", "at：时间须带时区，例如 2026-11-23T09:00:00+08:00")
     start = at or datetime.now(UTC)
     cls = urgency or cat.urgency
     limits = policy.limits[cls]

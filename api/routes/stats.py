@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import CurrentPrincipal, PartsDep, SessionDep, SupervisorDep
 from api.errors import ApiError, not_found
+from api.schemas import Timestamp
 from models.case import Role
 from models.policy import Tier
 from services import stats
@@ -21,9 +22,9 @@ from services.stats import Metric, RankedUnit, StatsError, UnitStats
 router = APIRouter(prefix="/stats", tags=["stats"])
 
 DateFrom = Annotated[
-    datetime | None, Query(description="统计起始时间（含），须带时区，例如 2026-11-01T00:00:00+08:00；默认不限")
+    Timestamp | None, Query(description="统计起始时间（含），须带时区，例如 2026-11-01T00:00:00+08:00；默认不限")
 ]
-DateTo = Annotated[datetime | None, Query(description="统计截止时间（不含），须带时区；默认不限")]
+DateTo = Annotated[Timestamp | None, Query(description="统计截止时间（不含），须带时区；默认不限")]
 TierQuery = Annotated[Tier | None, Query(description="只看某一层级：grid、community、street、department")]
 
 

@@ -32,3 +32,30 @@ async def test_grid_signs_replies_and_resident_rates(client: Client, ticket: str
     ks = kinds(await timeline(h))
     assert ks[:2] == [EventKind.intake, EventKind.dispatch]
     assert ks[-3:] == [EventKind.reply, EventKind.rate, EventKind.close]
+
+
+async def test_long_case_continues_as_new_and_keeps_its_history(client: Client, ticket: str) -> None:
+    from models.case import CaseInput, case_id_for
+    from tests.helpers import TASK_QUEUE, intake, server_now
+
+    inp = intake(ticket, reported_at=await server_now(client))
+    case_id = case_id_for(inp.channel, inp.channel_ticket_id)
+    first = await client.start_workflow(
+        CaseWorkflow.run,
+        CaseInput(intake=inp, case_id=case_id, continue_after_events=2),
+        id=case_id,
+        task_queue=TASK_QUEUE,
+    )
+    h = client.get_workflow_handle_for(CaseWorkflow.run, case_id)  # the latest run, whichever it is
+    await ready(h)
+    grid = unit("grid-a1-1")
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=grid))
+    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=grid, result="已清运"))
+    await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
+    record = await h.result()
+    desc = await h.describe()
+    assert desc.run_id != first.first_execution_run_id, "the case ran in more than one run"
+    assert record.outcome is Outcome.rated
+    ks = kinds(await timeline(h))
+    assert ks[0] is EventKind.intake and ks[-1] is EventKind.close
+    assert [e.seq for e in await timeline(h)] == list(range(1, len(ks) + 1))
