@@ -72,16 +72,21 @@ def kinds(events: list[CaseEvent]) -> list[EventKind]:
     return [e.kind for e in events]
 
 
+async def describe_raw(handle: WorkflowHandle[Any, Any]) -> Any:
+    """The server's own description (the SDK's `describe` cannot decode the test server's datetimes)."""
+    from temporalio.api.common.v1 import WorkflowExecution
+    from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+
+    return await handle._client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(namespace="default", execution=WorkflowExecution(workflow_id=handle.id))
+    )
+
+
 async def search_attributes(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
     """The case's search attributes as stored by the server (raw JSON payloads, datetimes left as text)."""
     import json
 
-    from temporalio.api.common.v1 import WorkflowExecution
-    from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-
-    desc = await handle._client.workflow_service.describe_workflow_execution(
-        DescribeWorkflowExecutionRequest(namespace="default", execution=WorkflowExecution(workflow_id=handle.id))
-    )
+    desc = await describe_raw(handle)
     fields = desc.workflow_execution_info.search_attributes.indexed_fields
     out: dict[str, Any] = {}
     for k, v in fields.items():

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 from temporalio.client import Client
 
 from models.case import (
@@ -36,13 +38,13 @@ async def test_grid_signs_replies_and_resident_rates(client: Client, ticket: str
 
 async def test_long_case_continues_as_new_and_keeps_its_history(client: Client, ticket: str) -> None:
     from models.case import CaseInput, case_id_for
-    from tests.helpers import TASK_QUEUE, intake, server_now
+    from tests.helpers import TASK_QUEUE, describe_raw, intake, server_now
 
     inp = intake(ticket, reported_at=await server_now(client))
     case_id = case_id_for(inp.channel, inp.channel_ticket_id)
     first = await client.start_workflow(
         CaseWorkflow.run,
-        CaseInput(intake=inp, case_id=case_id, continue_after_events=2),
+        CaseInput(intake=inp, case_id=case_id, continue_after_events=4),
         id=case_id,
         task_queue=TASK_QUEUE,
     )
@@ -51,10 +53,15 @@ async def test_long_case_continues_as_new_and_keeps_its_history(client: Client, 
     grid = unit("grid-a1-1")
     await h.execute_update(CaseWorkflow.sign, SignAction(actor=grid))
     await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=grid, result="已清运"))
+    # The fourth event (办结) makes the run continue as new; the resident then rates the new run.
+    for _ in range(100):
+        desc = await describe_raw(h)
+        if desc.workflow_execution_info.execution.run_id != first.first_execution_run_id:
+            break
+        await asyncio.sleep(0.05)
+    assert desc.workflow_execution_info.execution.run_id != first.first_execution_run_id, "more than one run"
     await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
     record = await h.result()
-    desc = await h.describe()
-    assert desc.run_id != first.first_execution_run_id, "the case ran in more than one run"
     assert record.outcome is Outcome.rated
     ks = kinds(await timeline(h))
     assert ks[0] is EventKind.intake and ks[-1] is EventKind.close
