@@ -53,7 +53,9 @@ async def real_case(client: Client, queue: str) -> None:
         reported_at=datetime.now(UTC),
     )
     case_id = case_id_for(intake.channel, intake.channel_ticket_id)
-    h = await client.start_workflow(CaseWorkflow.run, CaseInput(intake=intake, case_id=case_id), id=case_id, task_queue=queue)
+    h = await client.start_workflow(
+        CaseWorkflow.run, CaseInput(intake=intake, case_id=case_id), id=case_id, task_queue=queue
+    )
     await wait_ready(h, timeout=60)
     await h.execute_update(CaseWorkflow.sign, SignAction(actor=GRID))
     await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=GRID, result="已处理"))
@@ -77,7 +79,9 @@ async def run(n: int = 500, concurrency: int = 50) -> dict[str, Any]:
     async with temporal_server() as server:
         client = server.client
         with tempfile.TemporaryDirectory() as tmp:
-            worker = build_worker(client, task_queue="bench-cases", database_url=f"sqlite:///{tmp}/cases.db", webhook_url="")
+            worker = build_worker(
+                client, task_queue="bench-cases", database_url=f"sqlite:///{tmp}/cases.db", webhook_url=""
+            )
             base_worker = Worker(client, task_queue="bench-base", workflows=[BaselineWorkflow])
             async with worker, base_worker:
                 await drive(min(20, n), concurrency, real_case, client, "bench-cases")  # warm-up

@@ -1,0 +1,290 @@
+"""Intake API under load: an open-loop client sends POST /cases at a fixed rate (each a new ticket, about 1% a
+repeat of one already accepted) to the API on localhost; latency per request from its scheduled send time, status
+codes, errors; afterwards every accepted case must be in the read model once and a repeated ticket must have
+answered 200 with the first answer's case id. Baseline in the same run: the same load against GET /units (same
+process, same middleware and key check, reads only the in-memory policy), the framework + HTTP cost.
+
+The worker and the API run as `make run` runs them, each in a process of its own; the load generator is this
+process, so it shares neither's GIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import free_port, rss_bytes, temporal_server, write_results
+from bench.stack import (
+    CATEGORY,
+    GRID,
+    api_server,
+    cpu_seconds,
+    engine_worker,
+    mib,
+    read_model,
+    spread,
+    sqlite_path,
+    wait_for_http,
+    wait_for_poller,
+    wait_rows,
+)
+from policy import POLICY_DIR
+
+QUEUE = "bench-intake"
+CHANNEL = "hotline12345"
+KEY = {"Authorization": f"Bearer demo-{CHANNEL}"}
+REPEAT_EVERY = 100  # one request in this many repeats an accepted ticket
+REPEAT_OFFSET = 20  # the first repeat is the 21st request, when earlier ones have been answered
+WARM_UP = 10
+
+
+@dataclass
+class Sample:
+    latency_ms: float
+    lag_ms: float
+    status: int  # 0: no response
+    error: str | None = None
+    ticket: str | None = None
+    case_id: str | None = None
+    created: bool | None = None
+    repeat: bool = False
+
+
+def body(ticket: str) -> dict[str, Any]:
+    return {
+        "channel_ticket_id": ticket,
+        "category": CATEGORY,
+        "title": "基准测试：占道经营",
+        "description": "基准测试工单（负载）",
+        "location": {"grid_id": GRID, "address": "测试地址"},
+    }
+
+
+async def open_loop(
+    rate: float, seconds: float, send: Callable[[int, float], Coroutine[Any, Any, Sample]]
+) -> tuple[list[Sample], float]:
+    """Request i goes out at t0 + i/rate whether or not earlier ones were answered; latency counts from then.
+
+    Returns the samples and the wall time the run took (until the last answer).
+    """
+    loop = asyncio.get_running_loop()
+    n = int(rate * seconds)
+    t0 = loop.time() + 0.05
+    tasks: list[asyncio.Task[Sample]] = []
+    for i in range(n):
+        delay = t0 + i / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(i, t0 + i / rate)))
+    samples = await asyncio.gather(*tasks)
+    return list(samples), loop.time() - t0
+
+
+async def timed(
+    http: httpx.AsyncClient, scheduled: float, method: str, url: str, json: dict[str, Any] | None = None
+) -> tuple[Sample, dict[str, Any] | None]:
+    loop = asyncio.get_running_loop()
+    lag = (loop.time() - scheduled) * 1000
+    try:
+        resp = await http.request(method, url, json=json, headers=KEY)
+    except httpx.HTTPError as err:
+        return Sample((loop.time() - scheduled) * 1000, lag, 0, error=type(err).__name__), None
+    latency = (loop.time() - scheduled) * 1000
+    payload = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else None
+    error = None if resp.status_code < 400 else f"{resp.status_code}: {resp.text[:200]}"
+    return Sample(latency, lag, resp.status_code, error=error), payload
+
+
+def figures(samples: list[Sample], wall_s: float) -> dict[str, Any]:
+    ok = [s for s in samples if s.status in (200, 201)]
+    errors: dict[str, int] = {}
+    for s in samples:
+        if s.error:
+            key = s.error.split(":", 1)[0]
+            errors[key] = errors.get(key, 0) + 1
+    return {
+        "requests": len(samples),
+        "ok": len(ok),
+        "errors": sum(errors.values()),
+        "errors_by_kind": errors,
+        "achieved_rps": round(len(samples) / wall_s, 1) if wall_s else None,
+        "latency_ms": spread([s.latency_ms for s in samples], 1),
+        "max_send_lag_ms": round(max((s.lag_ms for s in samples), default=0), 1),
+    }
+
+
+async def run(rate: float = 50.0, seconds: float = 60.0) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp_name:
+        tmp = Path(tmp_name)
+        database_url = f"sqlite:///{tmp / 'cases.db'}"
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        async with temporal_server() as server:
+            client = server.client
+            with (
+                engine_worker(server.address, QUEUE, database_url, POLICY_DIR, tmp / "worker.log") as worker,
+                api_server(server.address, QUEUE, database_url, POLICY_DIR, port, tmp / "api.log") as api,
+            ):
+                await wait_for_poller(client, QUEUE, worker, tmp / "worker.log")
+                await wait_for_http(f"{base}/units", api, tmp / "api.log", headers=KEY)
+                limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
+                async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
+                    loop = asyncio.get_running_loop()
+                    prefix = uuid.uuid4().hex[:8]
+                    for i in range(WARM_UP):  # warm-up: imports, connections, the workflow sandbox
+                        await timed(http, loop.time(), "GET", "/units")
+                        await timed(http, loop.time(), "POST", "/cases", body(f"warm-{prefix}-{i}"))
+
+                    async def units(i: int, scheduled: float) -> Sample:
+                        sample, _ = await timed(http, scheduled, "GET", "/units")
+                        return sample
+
+                    procs = {"api": api.pid, "worker": worker.pid, "temporal": server.process.pid}
+                    cpu0 = {k: cpu_seconds(v) for k, v in procs.items()}
+                    base_samples, base_wall = await open_loop(rate, seconds, units)
+                    base_cpu = {k: round((cpu_seconds(v) - cpu0[k]) / base_wall, 2) for k, v in procs.items()}
+
+                    accepted: list[tuple[str, str]] = []  # (ticket, case id) of answered 201s
+                    rng = random.Random(7)
+
+                    async def create(i: int, scheduled: float) -> Sample:
+                        repeat = i % REPEAT_EVERY == REPEAT_OFFSET and bool(accepted)
+                        ticket = rng.choice(accepted)[0] if repeat else f"load-{prefix}-{i}"
+                        sample, payload = await timed(http, scheduled, "POST", "/cases", body(ticket))
+                        sample.ticket, sample.repeat = ticket, repeat
+                        if payload is not None and sample.status in (200, 201):
+                            sample.case_id, sample.created = payload.get("case_id"), payload.get("created")
+                            if sample.status == 201 and not repeat:
+                                accepted.append((ticket, str(sample.case_id)))
+                        return sample
+
+                    cpu0 = {k: cpu_seconds(v) for k, v in procs.items()}
+                    samples, wall = await open_loop(rate, seconds, create)
+                    cpu = {k: round((cpu_seconds(v) - cpu0[k]) / wall, 2) for k, v in procs.items()}
+                api_rss, worker_rss = rss_bytes(api.pid), rss_bytes(worker.pid)
+                check = await verify(samples, sqlite_path(database_url), client, prefix, WARM_UP)
+    return {
+        "parameters": {"rate_per_s": rate, "seconds": seconds, "repeat_every": REPEAT_EVERY},
+        "baseline": {**figures(base_samples, base_wall), "cores_used": base_cpu},
+        "engine": {**figures(samples, wall), **check, "cores_used": cpu},
+        "api_rss_mib": mib(api_rss),
+        "worker_rss_mib": mib(worker_rss),
+    }
+
+
+async def verify(samples: list[Sample], db: Path, client: Any, prefix: str, warm_up: int) -> dict[str, Any]:
+    """0 lost: every accepted case is in the read model (it is written before the 201). 0 duplicated: a repeat
+    answers 200 with the first answer's id, and there is one workflow and one row per ticket sent, never more.
+    """
+    firsts = {s.ticket: s.case_id for s in samples if not s.repeat and s.status == 201}
+    repeats = [s for s in samples if s.repeat]
+    rows = [
+        (case_id, ticket)
+        for case_id, ticket in read_model(db, "SELECT case_id, channel_ticket_id FROM cases")
+        if ticket.startswith(f"load-{prefix}-")
+    ]
+    in_model = {case_id for case_id, _ in rows}
+    lost = sorted(str(case_id) for case_id in firsts.values() if case_id not in in_model)
+    repeat_wrong = [
+        s.ticket
+        for s in repeats
+        if s.status != 200 or s.created is not False or s.case_id != firsts.get(s.ticket, s.case_id)
+    ]
+    # A request that failed (timeout, 5xx) may still have started its case: count what exists once the worker
+    # has caught up, and compare with the tickets sent.
+    tickets_sent = len({s.ticket for s in samples if not s.repeat}) + warm_up
+    workflows = await count_cases(client)
+    rows_all, _ = await wait_rows(db, "SELECT count(*) FROM cases", workflows or 0, timeout=120)
+    return {
+        "accepted": len(firsts),
+        "repeats": len(repeats),
+        "repeats_wrong": len(repeat_wrong),
+        "lost": len(lost),
+        "lost_ids": lost[:20],
+        "duplicated": len(repeat_wrong) + max(0, (workflows or 0) - tickets_sent) + max(0, rows_all - tickets_sent),
+        "tickets_sent_all": tickets_sent,  # with the warm-up's
+        "case_workflows_all": workflows,
+        "read_model_rows_all": rows_all,
+    }
+
+
+async def count_cases(client: Any, settle: float = 2.0, timeout: float = 30) -> int | None:
+    """Case workflows the server knows of, once two readings `settle` seconds apart agree (visibility lags)."""
+    end = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            count = int((await client.count_workflows("WorkflowType = 'Case'")).count)
+        except Exception:  # a server without count support
+            return None
+        if count == last or time.monotonic() > end:
+            return count
+        last = count
+        await asyncio.sleep(settle)
+
+
+def _cores(side: dict[str, Any]) -> str:
+    c = side["cores_used"]
+    return f"{c['api']} / {c['worker']} / {c['temporal']}"
+
+
+def _per_request(side: dict[str, Any]) -> str:
+    c, rate = side["cores_used"], side["achieved_rps"] or 0
+    if not rate:
+        return "—"
+    return " / ".join(f"{c[k] / rate * 1000:.0f}" for k in ("api", "worker", "temporal"))
+
+
+def summary(r: dict[str, Any]) -> str:
+    p, b, e = r["parameters"], r["baseline"], r["engine"]
+    bl, el = b["latency_ms"], e["latency_ms"]
+
+    def row(name: str, key: str) -> str:
+        return f"| {name} | {bl.get(key, '—')} | {el.get(key, '—')} |\n"
+
+    return (
+        "## Intake API under load\n\n"
+        f"Open loop, {p['rate_per_s']:g} requests/s for {p['seconds']:g} s (latency from each request's scheduled "
+        f"time); 1 in {p['repeat_every']} POSTs repeats an accepted ticket. Worker and API in processes of their "
+        "own (SQLite read model).\n\n"
+        "| | baseline (GET /units) | engine (POST /cases) |\n|---|---|---|\n"
+        + row("p50 latency (ms)", "p50")
+        + row("p99 latency (ms)", "p99")
+        + row("max latency (ms)", "max")
+        + f"| requests / errors | {b['requests']} / {b['errors']} | {e['requests']} / {e['errors']} |\n"
+        f"| achieved rate (req/s) | {b['achieved_rps']} | {e['achieved_rps']} |\n"
+        f"| accepted (201) / lost | — | {e['accepted']} / **{e['lost']}** |\n"
+        f"| repeats answered 200 with the same id | — | {e['repeats'] - e['repeats_wrong']} / {e['repeats']} |\n"
+        f"| duplicated | — | **{e['duplicated']}** |\n"
+        f"| tickets sent / Case workflows / read-model rows (with warm-up) | — | {e['tickets_sent_all']} / "
+        f"{e['case_workflows_all']} / {e['read_model_rows_all']} |\n"
+        f"| CPU used (cores: API / worker / Temporal) | {_cores(b)} | {_cores(e)} |\n"
+        f"| CPU per request (ms: API / worker / Temporal) | {_per_request(b)} | {_per_request(e)} |\n\n"
+        f"API RSS {r['api_rss_mib']} MiB, worker RSS {r['worker_rss_mib']} MiB after the run. "
+        "Target: engine p99 ≤ 100 ms at 50 req/s, 0 lost.\n"
+        + (f"\nErrors: {e['errors_by_kind']}\n" if e["errors"] else "")
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=50.0, help="requests per second")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    args = parser.parse_args()
+    result = asyncio.run(run(args.rate, args.seconds))
+    write_results("intake_load", result, summary(result))
+    print(summary(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,253 @@
+"""Live cases: M cases waiting on their timers at once. What does each cost the worker (RSS) and the server
+(its SQLite database), and do they still escalate on time afterwards? Against M bare timer workflows
+(bench/timer_baseline.py) measured the same way, each kind on a fresh dev server with a database file.
+
+The worker runs as `python worker.py` in a process of its own, so its RSS is its own. The first `sample` cases
+started are general cases on the short policy with a grid slice of `slice` seconds; the other M − sample are
+the same case filed as 疑难 (complex: slices in working days), so while they are measured none of them fires, and
+the fleet stays idle however long starting it takes. The sample then must each record an automatic escalation
+to the community at its deadline, having waited among the M (and, past the worker's cache of 1,000, been
+evicted and replayed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+
+from bench.common import rss_bytes, temporal_server, write_results
+from bench.stack import (
+    COMMUNITY,
+    count_rows,
+    cpu_seconds,
+    db_bytes,
+    engine_worker,
+    grid_escalations,
+    mib,
+    short_policy_dir,
+    spread,
+    sqlite_path,
+    start_case,
+    start_many,
+    timer_worker,
+    wait_for_poller,
+    wait_idle,
+    wait_rows,
+)
+from bench.timer_baseline import TimerWorkflow
+from models.policy import Urgency
+
+QUEUE = "bench-live"
+TIMER_QUEUE = "bench-live-timer"
+ON_TIME = 1.0  # seconds: an escalation later than this after its deadline is counted as late
+
+
+CACHE = 1000  # temporalio's default max_cached_workflows; worker.py does not set it
+
+
+def footprint(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, Any]:
+    """What n workflows waiting on timers cost; RSS grows per *cached* workflow (the worker keeps at most CACHE)."""
+    grew = after["server_db"] - before["server_db"]
+    return {
+        "worker_rss_mib_idle_before": mib(before["rss"]),
+        "worker_rss_mib": mib(after["rss"]),
+        "worker_rss_per_cached_workflow_kib": round((after["rss"] - before["rss"]) / min(n, CACHE) / 1024, 1),
+        "server_db_mib": mib(after["server_db"]),
+        "server_db_per_case_kib": round(grew / n / 1024, 2),
+        "server_rss_mib": mib(after["server_rss"]),
+        "worker_cpu_per_case_ms": round((after["cpu"] - before["cpu"]) / n * 1000, 1),
+        "server_cpu_per_case_ms": round((after["server_cpu"] - before["server_cpu"]) / n * 1000, 1),
+    }
+
+
+def measure(worker_pid: int, server_pid: int, db: Path) -> dict[str, float]:
+    return {
+        "rss": rss_bytes(worker_pid),
+        "cpu": cpu_seconds(worker_pid),
+        "server_db": db_bytes(db),
+        "server_rss": rss_bytes(server_pid),
+        "server_cpu": cpu_seconds(server_pid),
+    }
+
+
+FLEET_SLEEP = 86400.0  # the baseline's timers: a day, so none fires during the run
+
+
+async def baseline(n: int, concurrency: int, tmp: Path) -> dict[str, Any]:
+    db = tmp / "timer-temporal.db"
+    async with temporal_server(db_path=db) as server:
+        client = server.client
+        log = tmp / "timer-worker.log"
+        with timer_worker(server.address, TIMER_QUEUE, log) as proc:
+            await wait_for_poller(client, TIMER_QUEUE, proc, log)
+            await wait_idle(client, TIMER_QUEUE, proc.pid, timeout=60)
+            before = measure(proc.pid, server.process.pid, db)
+            released = time.monotonic()
+
+            async def one(_: int) -> None:
+                await client.start_workflow(
+                    TimerWorkflow.run, FLEET_SLEEP, id=f"timer-{uuid.uuid4().hex}", task_queue=TIMER_QUEUE
+                )
+
+            start_s = await start_many(n, concurrency, one)
+            await wait_idle(client, TIMER_QUEUE, proc.pid, timeout=max(600.0, n / 5))
+            idle_s = time.monotonic() - released
+            after = measure(proc.pid, server.process.pid, db)
+    return {"start_s": round(start_s, 1), "all_waiting_s": round(idle_s, 1), **footprint(before, after, n)}
+
+
+async def engine(n: int, slice_seconds: float, concurrency: int, sample: int, tmp: Path) -> dict[str, Any]:
+    db = tmp / "engine-temporal.db"
+    policy_dir = short_policy_dir(tmp, grid_seconds=slice_seconds)
+    database_url = f"sqlite:///{tmp / 'cases.db'}"
+    read_db = sqlite_path(database_url)
+    async with temporal_server(db_path=db) as server:
+        client: Client = server.client
+        log = tmp / "worker.log"
+        with engine_worker(server.address, QUEUE, database_url, policy_dir, log) as proc:
+            await wait_for_poller(client, QUEUE, proc, log)
+            await wait_idle(client, QUEUE, proc.pid, timeout=60)
+            before = measure(proc.pid, server.process.pid, db)
+            read_before = db_bytes(read_db)
+            prefix = uuid.uuid4().hex[:8]
+            ids: list[str] = [""] * n
+            released = time.monotonic()
+
+            async def one(i: int) -> None:
+                # The sample (general) first: its slices end first, while the fleet (complex) never fires.
+                urgency = None if i < sample else Urgency.complex
+                ids[i] = await start_case(client, QUEUE, f"live-{prefix}-{i:06d}", urgency)
+
+            start_s = await start_many(n, concurrency, one)
+            dispatched, _ = await wait_rows(
+                read_db, "SELECT count(*) FROM cases WHERE status != 'intake'", n, timeout=max(900.0, n / 2)
+            )
+            dispatched_s = time.monotonic() - released
+            await wait_idle(client, QUEUE, proc.pid, timeout=max(600.0, n / 5))
+            idle_s = time.monotonic() - released
+            after = measure(proc.pid, server.process.pid, db)
+            read_after = db_bytes(read_db)
+            fired_while_starting = count_rows(
+                read_db, "SELECT count(*) FROM case_events WHERE kind IN ('urge', 'overdue')"
+            )
+            chosen = ids[:sample]
+            wait_until = released + max(slice_seconds, idle_s) + 120
+            escalations: dict[str, Any] = {}
+            while time.monotonic() < wait_until:
+                escalations = grid_escalations(read_db, chosen)
+                if len(escalations) >= len(chosen):
+                    break
+                await asyncio.sleep(1)
+            rss_after_escalations = rss_bytes(proc.pid)
+    late = [(at - due).total_seconds() for at, due, _ in escalations.values()]
+    return {
+        "start_s": round(start_s, 1),
+        "dispatched": dispatched,
+        "all_dispatched_s": round(dispatched_s, 1),
+        "all_waiting_s": round(idle_s, 1),
+        "sample_points_fired_before_measuring": fired_while_starting,
+        **footprint(before, after, n),
+        "read_model_mib": mib(read_after),
+        "read_model_per_case_kib": round((read_after - read_before) / n / 1024, 2),
+        "sample": {
+            "cases": len(chosen),
+            "escalated": len(escalations),
+            "wrong_target": sum(1 for _, _, to in escalations.values() if to != COMMUNITY),
+            "late_over_1s": sum(1 for x in late if x > ON_TIME),
+            "early": sum(1 for x in late if x < 0),
+            "lateness_s": spread(late),
+            "worker_rss_mib_after": mib(rss_after_escalations),
+        },
+    }
+
+
+async def run(
+    cases: int = 20000, slice_seconds: float = 600.0, concurrency: int = 50, sample: int = 100
+) -> dict[str, Any]:
+    sample = min(sample, cases)
+    with tempfile.TemporaryDirectory(prefix="bench-live-") as tmp_name:
+        tmp = Path(tmp_name)
+        started = time.monotonic()
+        base = await baseline(cases, concurrency, tmp)
+        base_s = time.monotonic() - started
+        eng = await engine(cases, slice_seconds, concurrency, sample, tmp)
+        eng_s = time.monotonic() - started - base_s
+    return {
+        "parameters": {
+            "cases": cases,
+            "slice_seconds": slice_seconds,
+            "start_concurrency": concurrency,
+            "sample": sample,
+            "max_cached_workflows": CACHE,
+        },
+        "baseline": base,
+        "engine": eng,
+        "took_s": {"baseline": round(base_s, 1), "engine": round(eng_s, 1)},
+    }
+
+
+def summary(r: dict[str, Any]) -> str:
+    p, b, e, s = r["parameters"], r["baseline"], r["engine"], r["engine"]["sample"]
+
+    def row(name: str, key: str) -> str:
+        return f"| {name} | {b[key]} | {e[key]} |\n"
+
+    notes = []
+    if e["all_waiting_s"] > p["slice_seconds"]:
+        notes.append(
+            f"Starting took longer than the sample's slice ({e['all_waiting_s']} s > {p['slice_seconds']:g} s): the "
+            "sample escalated while the fleet was still being started."
+        )
+    if e["dispatched"] < p["cases"]:
+        notes.append(f"**Only {e['dispatched']} of {p['cases']} cases were dispatched.**")
+    sl = s["lateness_s"]
+    return (
+        "## Live cases\n\n"
+        f"{p['cases']} workflows waiting on their timers at once, each kind on a fresh dev server with a SQLite "
+        "file, the worker in a process of its own "
+        f"(max_cached_workflows = {p['max_cached_workflows']}, temporalio's default). Engine: the first "
+        f"{p['sample']} cases general with a {p['slice_seconds']:g} s grid slice, the rest filed as 疑难 "
+        "(slices in working days) so that none fires while measured; baseline: bare workflows sleeping a day.\n\n"
+        "| | baseline (bare timer) | engine (cases at the grid) |\n|---|---|---|\n"
+        + row("worker RSS (MiB)", "worker_rss_mib")
+        + row("worker RSS idle before (MiB)", "worker_rss_mib_idle_before")
+        + row("worker RSS growth per cached workflow (KiB)", "worker_rss_per_cached_workflow_kib")
+        + row("server DB (MiB, data + WAL)", "server_db_mib")
+        + row("server DB per case (KiB)", "server_db_per_case_kib")
+        + row("server RSS (MiB)", "server_rss_mib")
+        + row("worker CPU per workflow started (ms)", "worker_cpu_per_case_ms")
+        + row("server CPU per workflow started (ms)", "server_cpu_per_case_ms")
+        + row("start RPCs took (s)", "start_s")
+        + f"| all dispatched after (s) | — | {e['all_dispatched_s']} ({e['dispatched']} cases) |\n"
+        + row("all waiting on timers after (s)", "all_waiting_s")
+        + f"| read model (MiB; per case KiB) | — | {e['read_model_mib']}; {e['read_model_per_case_kib']} |\n\n"
+        f"Afterwards, the first {s['cases']} cases: {s['escalated']} escalated to the community "
+        f"({s['wrong_target']} to a wrong unit, {s['late_over_1s']} more than {ON_TIME:g} s late, {s['early']} early); "
+        f"lateness p50 {sl.get('p50', '—')} s, max {sl.get('max', '—')} s; worker RSS then "
+        f"{s['worker_rss_mib_after']} MiB.\n\n"
+        f"Took {r['took_s']['baseline']} s (baseline) + {r['took_s']['engine']} s (engine). "
+        "Target: 20,000 live cases with worker RSS ≤ 1 GiB.\n" + "".join(f"\n{n}\n" for n in notes)
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=20000)
+    parser.add_argument("--slice", type=float, default=600.0, help="the sample's grid slice in seconds")
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--sample", type=int, default=100)
+    args = parser.parse_args()
+    result = asyncio.run(run(args.cases, args.slice, args.concurrency, args.sample))
+    write_results("live_cases", result, summary(result))
+    print(summary(result))
+
+
+if __name__ == "__main__":
+    main()
