@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     log_json: bool = False
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    workflow_sandbox: bool = True
+    """Run workflows in Temporal's import sandbox (safer, slower); tests always do."""
     demo_keys: bool = False
     """Seed `demo-<actor id>` keys for every actor of the directory (what `make run` does)."""
 

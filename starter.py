@@ -186,11 +186,12 @@ def default_vault() -> ReporterVault:
 
 async def start_case(client: Client, intake: Intake, reporter: tuple[str, str] | None) -> None:
     try:
-        handle, existed = await open_case(client, settings.task_queue, intake, default_vault(), reporter)
+        opened = await open_case(client, settings.task_queue, intake, default_vault(), reporter)
     except IntakeError as err:
         raise fail(err.message) from err
-    print(f"{'该工单已受理过（同一渠道同一工单只受理一次）' if existed else '已受理'}，诉求编号：{handle.id}")
-    view = await ready(handle, timeout=15)
+    handle = opened.handle
+    print(f"{'该工单已受理过（同一渠道同一工单只受理一次）' if opened.existed else '已受理'}，诉求编号：{handle.id}")
+    view = opened.view if opened.view and opened.view.recorded_seq else await ready(handle, timeout=15)
     print(f"状态：{view.status_label}  承办：{view.holder or '—'}")
     print_deadlines(view.deadlines)
     print(ui_link(handle.id))
@@ -446,8 +447,9 @@ async def run_demo(client: Client, task_queue: str, vault: ReporterVault, *, now
         "location": {"grid_id": "grid-a1-1", "address": "多福巷5号院"},
         "reporter": {"name": DEMO_REPORTER[0], "phone": DEMO_REPORTER[1]}, "reported_at": now or datetime.now(UTC),
     })  # fmt: skip
-    h, _ = await open_case(client, task_queue, intake, vault, reporter)
-    view = await ready(h)
+    opened = await open_case(client, task_queue, intake, vault, reporter)
+    h = opened.handle
+    view = opened.view or await ready(h)
     step(f"受理 {h.id}，诉求人电话 {view.reporter.masked_phone}", view)
     await demo_climb(h)
     await demo_whistle(client, h)

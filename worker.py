@@ -9,7 +9,8 @@ from pathlib import Path
 import structlog
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import logs
 from activities.case import CaseActivities
@@ -40,6 +41,7 @@ def build_worker(
     policy_dir: Path | None = None,
     webhook_url: str | None = None,
     executor: ThreadPoolExecutor | None = None,
+    sandbox: bool | None = None,
 ) -> Worker:
     """One place that wires workflows and activities, shared by `main`, the tests and the benchmarks."""
     load_policy(policy_dir or settings.policy_dir)  # a broken policy fails here, at start, naming the field
@@ -55,6 +57,11 @@ def build_worker(
         workflows=WORKFLOWS,
         activities=[acts.open_case, acts.plan_deadlines, acts.record],
         activity_executor=executor or ThreadPoolExecutor(max_workers=16),
+        # The sandbox re-imports the workflow module for every case and wraps every payload; the replay tests
+        # and the sandboxed test suite guard determinism, so production may run without it (WORKFLOW_SANDBOX).
+        workflow_runner=SandboxedWorkflowRunner()
+        if (settings.workflow_sandbox if sandbox is None else sandbox)
+        else UnsandboxedWorkflowRunner(),
     )
 
 

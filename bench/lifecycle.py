@@ -11,7 +11,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
 from bench.baseline import BaselineWorkflow
@@ -27,7 +28,6 @@ from models.case import (
     SignAction,
     case_id_for,
 )
-from services.intake import wait_ready
 from worker import build_worker
 from workflows.case import CaseWorkflow
 
@@ -52,11 +52,16 @@ async def real_case(client: Client, queue: str) -> None:
         location=Location(grid_id="grid-a1-1", address="测试地址"),
         reported_at=datetime.now(UTC),
     )
-    case_id = case_id_for(intake.channel, intake.channel_ticket_id)
-    h = await client.start_workflow(
-        CaseWorkflow.run, CaseInput(intake=intake, case_id=case_id), id=case_id, task_queue=queue
+    # As a channel does it: start and wait for dispatch in one call.
+    start = WithStartWorkflowOperation(
+        CaseWorkflow.run,
+        CaseInput(intake=intake, case_id=case_id_for(intake.channel, intake.channel_ticket_id)),
+        id=case_id_for(intake.channel, intake.channel_ticket_id),
+        task_queue=queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
-    await wait_ready(h, timeout=60)
+    await client.execute_update_with_start_workflow(CaseWorkflow.opened, start_workflow_operation=start)
+    h = await start.workflow_handle()
     await h.execute_update(CaseWorkflow.sign, SignAction(actor=GRID))
     await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=GRID, result="已处理"))
     await h.execute_update(CaseWorkflow.rate, RateAction(actor=CHANNEL, level="satisfied", solved=True))

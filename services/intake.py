@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -39,14 +40,23 @@ def check_intake(intake: Intake, policy: Policy) -> None:
         raise IntakeError("location.grid_id", f"未知的网格：{intake.location.grid_id}（可选：{grids}）") from err
 
 
+@dataclass(frozen=True)
+class Opened:
+    handle: CaseHandle
+    existed: bool
+    view: CaseView | None = None
+    """None: started, but dispatch is still under way."""
+
+
 async def open_case(
     client: Client,
     task_queue: str,
     intake: Intake,
     vault: ReporterVault,
     reporter: tuple[str, str] | None,
-) -> tuple[CaseHandle, bool]:
-    """Start the case unless this channel's ticket already is one: (handle, existed).
+    timeout: timedelta = timedelta(seconds=15),
+) -> Opened:
+    """Start the case unless this channel's ticket already is one, and wait until it is dispatched.
 
     The reporter's name and phone go to the vault; the workflow gets only the reference and a masked phone.
     """
@@ -54,7 +64,7 @@ async def open_case(
     handle = client.get_workflow_handle_for(CaseWorkflow.run, case_id)
     try:
         await handle.describe()
-        return handle, True
+        return Opened(handle, True, await handle.query(CaseWorkflow.view))
     except RPCError as err:
         if err.status is not RPCStatusCode.NOT_FOUND:
             raise
@@ -64,10 +74,25 @@ async def open_case(
         except ValueError as err:
             raise IntakeError("reporter.phone", "诉求人电话格式不正确：须为手机号或固定电话") from err
         intake = intake.model_copy(update={"reporter": ref})
-    await start_workflow(client, task_queue, intake)
-    # Two racing submissions of one ticket both land here; USE_EXISTING gives the loser the winner's run.
+    # Start and wait in one call (update-with-start). A racing repeat of the ticket joins the running case.
+    start = WithStartWorkflowOperation(
+        CaseWorkflow.run,
+        CaseInput(intake=intake, case_id=case_id),
+        id=case_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
+    try:
+        view = await client.execute_update_with_start_workflow(
+            CaseWorkflow.opened, start_workflow_operation=start, rpc_timeout=timeout
+        )
+    except RPCError as err:
+        if err.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+            raise
+        view = None  # durable and under way; the caller says "accepted"
     # The handle follows the case across continue-as-new, never one run of it.
-    return handle, False
+    return Opened(handle, False, view)
 
 
 async def start_workflow(client: Client, task_queue: str, intake: Intake) -> CaseHandle:

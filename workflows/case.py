@@ -792,6 +792,12 @@ class CaseWorkflow:
     async def _do_close(self, a: CloseAction) -> None:
         await self._close(Outcome.closed_by_supervisor, a.actor, f"督办处置销号：{a.reason}")
 
+    @workflow.update
+    async def opened(self) -> CaseView:
+        """Answers once intake and dispatch are done and recorded: the channel's start-and-wait in one call."""
+        await workflow.wait_condition(lambda: self.s.status is not Status.intake and self.s.projected_seq > 0)
+        return self.view()
+
     # ------------------------------------------------------------------------------------------ queries
 
     @workflow.query

@@ -42,7 +42,7 @@ from models.case import (
 )
 from models.policy import Limit, Tier, Urgency
 from models.tables import CaseRow, EventRow, ReporterRow, RevealAudit
-from services.intake import IntakeError, check_intake, open_case, wait_ready
+from services.intake import IntakeError, check_intake, open_case
 from workflows.case import CaseWorkflow
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -122,24 +122,23 @@ async def create_case(
     reporter = (body.reporter.name or "", body.reporter.phone) if body.reporter.phone else None
     try:
         check_intake(intake, parts.policy)
-        handle, existed = await open_case(temporal, parts.settings.task_queue, intake, parts.vault, reporter)
+        opened = await open_case(temporal, parts.settings.task_queue, intake, parts.vault, reporter)
     except IntakeError as err:
         raise ApiError(422, "InvalidInput", f"{err.field}：{err.message}") from err
-    if existed:
+    if opened.existed:
         response.status_code = 200
     else:
         metrics.CASES_STARTED.labels(channel=actor.id).inc()
-    try:
-        view = await wait_ready(handle)
-    except TimeoutError:
+    view = opened.view
+    if view is None or view.status is Status.intake:
         # Started and durable, but not yet dispatched (a busy or restarting worker): say so, don't fail.
         response.status_code = 202
         return CaseCreated(
-            case_id=handle.id, created=not existed, status=Status.intake.value, holder=None, deadlines=[]
+            case_id=opened.handle.id, created=not opened.existed, status=Status.intake.value, holder=None, deadlines=[]
         )
     return CaseCreated(
-        case_id=handle.id,
-        created=not existed,
+        case_id=opened.handle.id,
+        created=not opened.existed,
         status=view.status.value,
         holder=view.holder,
         deadlines=[DeadlinePublic.of(d) for d in view.deadlines],

@@ -50,7 +50,7 @@ from models.case import (
 )
 from models.policy import Category, OwnerRule, Policy, Tier, Urgency
 from models.tables import CaseRow, EventRow
-from services.intake import IntakeError, check_intake, open_case, wait_ready
+from services.intake import IntakeError, check_intake, open_case
 
 log = structlog.get_logger(__name__)
 
@@ -405,15 +405,10 @@ async def create_request(request: Request, response: Response, parts: PartsDep) 
     reporter = (name, body.phone) if body.phone else None
     try:
         check_intake(intake, policy)
-        handle, existed = await open_case(
-            await parts.temporal(), parts.settings.task_queue, intake, parts.vault, reporter
-        )
+        opened = await open_case(await parts.temporal(), parts.settings.task_queue, intake, parts.vault, reporter)
     except IntakeError as err:
         raise Open311Error(400, f"{_OPEN311_FIELD.get(err.field, err.field)}：{err.message}") from err
-    try:
-        view = await wait_ready(handle)
-    except TimeoutError:
-        view = None  # accepted and durable; dispatch is still under way
+    handle, existed, view = opened.handle, opened.existed, opened.view
     if existed:
         response.status_code = 200
     else:

@@ -363,7 +363,7 @@ def test_service_counts_rates_ties_and_window(session: Session) -> None:
     add(s, "c", 2, EventKind.whistle, "street-x", n="1", departments="dept-x")
     add(s, "c", 3, EventKind.overdue, "dept-x", deadline="report")
     add(s, "c", 4, EventKind.report, "dept-x", met=False, whistle="1")
-    add(s, "c", 5, EventKind.rate_departments, "street-x", whistle="1", **{"dept-x": "2/1/3"})
+    add(s, "c", 5, EventKind.rate_departments, "street-x", whistle="1", **{"dept-x": "2/1/3"})  # type: ignore[arg-type]
     add(s, "c", 6, EventKind.reply, "street-x", met=True)
     add(s, "c", 7, EventKind.rate, "street-x", level="very_satisfied", solved="true")
     add(s, "d", 120, EventKind.dispatch, "grid-x")  # outside the window below
