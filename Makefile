@@ -22,6 +22,8 @@ install:
 		$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"; \
 	fi
 	$(UV) sync --frozen --all-groups --python $(PYTHON)
+	@# The workflow sandbox re-imports workflow modules for every case: give it bytecode to load.
+	@$(PY) -m compileall -q activities models policy services workflows >/dev/null
 
 run: install
 	$(PY) -m scripts.run
