@@ -357,6 +357,7 @@ class Deadline(Model):
     urged: bool = False
     missed: bool = False
     noticed: bool = False
+    cancelled: bool = Field(default=False, description="closed because the case moved on (改派, 上报, 撤回 ...)")
     closed_at: datetime | None = None
 
     @property
@@ -365,8 +366,11 @@ class Deadline(Model):
 
     @property
     def met(self) -> bool | None:
+        """True: done in time; False: missed; None: still open, or the case moved on before it was due."""
         if self.missed:
             return False
+        if self.cancelled:
+            return None
         return True if self.closed_at is not None else None
 
 
@@ -620,7 +624,7 @@ class DeadlineRecord(Model):
     started_at: datetime
     due_at: datetime
     closed_at: datetime | None
-    met: bool
+    met: bool | None = Field(description="None: the case moved on before this deadline was due")
 
 
 class UnitRecord(Model):

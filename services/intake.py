@@ -75,14 +75,7 @@ async def open_case(
             raise IntakeError("reporter.phone", "诉求人电话格式不正确：须为手机号或固定电话") from err
         intake = intake.model_copy(update={"reporter": ref})
     # Start and wait in one call (update-with-start). A racing repeat of the ticket joins the running case.
-    start = WithStartWorkflowOperation(
-        CaseWorkflow.run,
-        CaseInput(intake=intake, case_id=case_id),
-        id=case_id,
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    )
+    start = WithStartWorkflowOperation(CaseWorkflow.run, **_start_options(task_queue, intake))
     try:
         view = await client.execute_update_with_start_workflow(
             CaseWorkflow.opened, start_workflow_operation=start, rpc_timeout=timeout
@@ -95,18 +88,22 @@ async def open_case(
     return Opened(handle, False, view)
 
 
-async def start_workflow(client: Client, task_queue: str, intake: Intake) -> CaseHandle:
+def _start_options(task_queue: str, intake: Intake) -> dict[str, Any]:
     """One workflow per case, its id derived from the ticket: a repeat joins the running case, and a case
     already struck off is never started again."""
     case_id = case_id_for(intake.channel, intake.channel_ticket_id)
-    return await client.start_workflow(
-        CaseWorkflow.run,
-        CaseInput(intake=intake, case_id=case_id),
-        id=case_id,
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    )
+    return {
+        "arg": CaseInput(intake=intake, case_id=case_id),
+        "id": case_id,
+        "task_queue": task_queue,
+        "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
+        "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    }
+
+
+async def start_workflow(client: Client, task_queue: str, intake: Intake) -> CaseHandle:
+    """Start (or join) the case's workflow without waiting for its dispatch."""
+    return await client.start_workflow(CaseWorkflow.run, **_start_options(task_queue, intake))
 
 
 async def wait_ready(handle: CaseHandle, timeout: float = 15) -> CaseView:

@@ -891,7 +891,9 @@ class CaseWorkflow:
         """The case arrives at a unit: it must sign, and a climbing tier gets its slice of the reply limit."""
         now = workflow.now()
         p = self._policy()
-        self.book.close(now, DeadlineKind.sign, DeadlineKind.tier)
+        # An unsigned arrival that the case leaves is not a sign met; a tier left by 上报 in time is.
+        self.book.close(now, DeadlineKind.sign, cancel=True)
+        self.book.close(now, DeadlineKind.tier)
         self.s.holder, self.s.tier, self.s.status = unit_id, tier, Status.dispatched
         if reply_limit is None and self.book.find(DeadlineKind.reply) is None:
             # Back from 重办 or the supervisor: the unit gets a fresh reply limit of its own.
@@ -924,7 +926,7 @@ class CaseWorkflow:
 
     async def _close(self, outcome: Outcome, actor: Actor, text: str) -> None:
         now = workflow.now()
-        self.book.close(now, *DeadlineKind)
+        self.book.close(now, *DeadlineKind, cancel=True)
         self.s.status, self.s.outcome, self.s.closed_at = Status.closed, outcome, now
         self.s.pending_return = self.s.pending_extension = None
         self._event(
@@ -1049,7 +1051,7 @@ class CaseWorkflow:
                     started_at=d.started_at,
                     due_at=d.due_at,
                     closed_at=d.closed_at,
-                    met=not d.missed,
+                    met=d.met,
                 )
                 for d in s.deadlines
             ],

@@ -59,11 +59,15 @@ class DeadlineBook:
             None,
         )
 
-    def close(self, now: datetime, *kinds: DeadlineKind, unit_id: str | None = None) -> list[Deadline]:
+    def close(
+        self, now: datetime, *kinds: DeadlineKind, unit_id: str | None = None, cancel: bool = False
+    ) -> list[Deadline]:
+        """Close open deadlines; `cancel`: the case moved on, so they were neither met nor (if not yet) missed."""
         closed = []
         for d in self.items:
             if d.open and d.kind in kinds and unit_id in (None, d.unit_id):
                 d.closed_at = now
+                d.cancelled = cancel and not d.missed
                 closed.append(d)
         return closed
 

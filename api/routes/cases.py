@@ -287,12 +287,12 @@ def my_queue(principal: CurrentPrincipal, session: SessionDep) -> Queue:
                 case_id=r.case_id, title=r.title, status=r.status, todo="审批退单/延期", due_at=None, seconds_left=None
             )
         )
-    items.extend(_whistles_to_report(session, unit, left))
+    items.extend(_whistles_to_report(session, unit))
     items.sort(key=lambda i: (i.seconds_left is None, i.seconds_left or 0))
     return Queue(unit_id=unit, data=items, count=len(items))
 
 
-def _whistles_to_report(session: SessionDep, unit: str, left: Any) -> list[QueueItem]:
+def _whistles_to_report(session: SessionDep, unit: str) -> list[QueueItem]:
     """Whistles that summoned the unit and are not over: 报到 if it has not reported, else 协同办理."""
     summons = session.exec(select(EventRow).where(EventRow.kind == EventKind.whistle.value)).all()
     out = []

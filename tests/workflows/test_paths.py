@@ -182,7 +182,14 @@ async def test_withdraw_merge_and_reject_strike_the_case_off(client: Client, tic
         h = await start_case(client, f"{ticket}-{n}")
         await ready(h)
         await h.execute_update(*act)  # type: ignore[call-overload]
-        outcomes.append((await h.result()).outcome)
+        record = await h.result()
+        outcomes.append(record.outcome)
+        # Struck off before anyone signed: the open limits were neither met nor missed.
+        assert {d.kind: d.met for d in record.deadlines if d.kind is not DeadlineKind.dispatch} == {
+            DeadlineKind.reply: None,
+            DeadlineKind.sign: None,
+            DeadlineKind.tier: None,
+        }
     assert outcomes == [Outcome.withdrawn, Outcome.merged, Outcome.rejected]
 
 
