@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -93,6 +93,20 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(WorkflowUpdateFailedError)
     async def _update_failed(request: Request, exc: WorkflowUpdateFailedError) -> JSONResponse:
         return await _api_error(request, from_update(exc))
+
+    @app.exception_handler(RPCTimeoutOrCancelledError)
+    async def _slow(request: Request, exc: RPCTimeoutOrCancelledError) -> JSONResponse:
+        # The engine is too busy to answer in time; the action may still take effect, so say how to check.
+        log.warning("temporal_rpc_timeout", path=request.url.path)
+        return await _api_error(
+            request,
+            ApiError(
+                503,
+                "Busy",
+                "服务繁忙，请求未能及时完成：请稍后查询诉求状态，必要时带同一 Idempotency-Key 重试",
+                {"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ),
+        )
 
     @app.exception_handler(RPCError)
     async def _rpc(request: Request, exc: RPCError) -> JSONResponse:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
+from temporalio.client import Client, RPCTimeoutOrCancelledError, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -80,10 +80,8 @@ async def open_case(
         view = await client.execute_update_with_start_workflow(
             CaseWorkflow.opened, start_workflow_operation=start, rpc_timeout=timeout
         )
-    except RPCError as err:
-        if err.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
-            raise
-        view = None  # durable and under way; the caller says "accepted"
+    except RPCTimeoutOrCancelledError:
+        view = None  # the start is durable and dispatch under way: the caller answers "accepted"
     # The handle follows the case across continue-as-new, never one run of it.
     return Opened(handle, False, view)
 

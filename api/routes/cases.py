@@ -192,7 +192,8 @@ async def read_case(
     case_id: str, principal: CurrentPrincipal, session: SessionDep, temporal: TemporalDep
 ) -> CaseDetail:
     may_read(principal, case_row(session, case_id), session)
-    view = public_view(await temporal.get_workflow_handle_for(CaseWorkflow.run, case_id).query(CaseWorkflow.view))
+    handle = temporal.get_workflow_handle_for(CaseWorkflow.run, case_id)
+    view = public_view(await handle.query(CaseWorkflow.view))
     return CaseDetail(case=view, deadlines=[DeadlinePublic.of(d) for d in view.deadlines], ui_url=ui_url(case_id))
 
 

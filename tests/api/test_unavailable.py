@@ -1,0 +1,56 @@
+"""Temporal briefly away: an action gets 503 with a retry hint, never a silent loss."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import uvicorn
+
+from api.main import create_app
+from tests.api.conftest import Stack, free_port, key
+
+
+async def test_action_while_temporal_is_unreachable_is_503_with_retry_after(stack: Stack) -> None:
+    # The same read model and keys, but a Temporal address nothing listens on.
+    cfg = stack.settings.model_copy(update={"temporal_address": f"127.0.0.1:{free_port()}", "api_port": free_port()})
+    server = uvicorn.Server(uvicorn.Config(create_app(cfg), host="127.0.0.1", port=cfg.api_port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.05)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{cfg.api_port}", timeout=30) as api:
+            r = await api.post("/cases/case-hotline12345-any/sign", json={}, headers=key("grid-a1-1"))
+            assert r.status_code == 503 and r.json()["code"] == "TemporalUnavailable"
+            assert int(r.headers["retry-after"]) > 0
+            assert (await api.get("/healthz")).status_code == 503
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_intake_with_no_worker_answering_is_accepted_not_lost(stack: Stack, tmp_path: object) -> None:
+    """Dispatch cannot happen in time (no worker polls the queue): the case is durable and said to be accepted."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from activities.db import engine_for
+    from activities.vault import ReporterVault
+    from models.case import Intake, Location
+    from services.intake import open_case
+
+    intake = Intake(
+        channel="hotline12345",
+        channel_ticket_id=uuid.uuid4().hex[:12],
+        category="street_vending",
+        title="占道经营",
+        description="早市占道",
+        location=Location(grid_id="grid-a1-1", address="多福巷"),
+        reported_at=datetime.now(UTC),
+    )
+    vault = ReporterVault(engine_for(stack.settings.database_url), stack.settings.vault_key)
+    opened = await open_case(stack.temporal, "queue-nobody-polls", intake, vault, None, timeout=timedelta(seconds=1))
+    assert opened.view is None and not opened.existed
+    desc = await opened.handle.describe()
+    assert desc.status is not None and desc.status.name == "RUNNING"
+    await opened.handle.terminate("test over")
