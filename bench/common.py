@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import socket
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,15 +16,9 @@ from typing import Any
 
 from temporalio.client import Client
 
-from scripts.run import start_dev_server, stop_process, wait_for_temporal
+from scripts.run import free_port, start_dev_server, stop_process, wait_for_temporal
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -228,6 +228,13 @@ def stop_process(proc: subprocess.Popen[bytes], name: str, timeout: float = STOP
         proc.wait()
 
 
+def free_port() -> int:
+    """A port nothing listens on now, for throw-away servers in tests and benchmarks."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _port_open(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host or "127.0.0.1", port), timeout=0.5):

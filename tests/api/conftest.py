@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,16 +15,10 @@ from temporalio.client import Client
 
 from api.main import create_app
 from config import Settings
-from scripts.run import start_dev_server, stop_process, wait_for_temporal
+from scripts.run import free_port, start_dev_server, stop_process, wait_for_temporal
 from worker import build_worker
 
 API_QUEUE = "api-cases"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
