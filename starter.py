@@ -33,7 +33,7 @@ from config import settings
 from models import case as m
 from models.case import DEADLINE_LABEL, EVENT_LABEL, Actor, CaseEvent, CaseView, Deadline, Intake, Role, WhistleView
 from policy import load_policy
-from services.intake import IntakeError, check_intake, open_case, wait_ready
+from services.intake import IntakeError, case_handle, check_intake, open_case, wait_ready, whistle_handle
 from worker import connect
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
@@ -311,7 +311,7 @@ def act(
 
 # ------------------------------------------------------------------------------------------ show
 async def show_case(client: Client, case_id: str) -> None:
-    handle = client.get_workflow_handle_for(CaseWorkflow.run, case_id)
+    handle = case_handle(client, case_id)
     try:
         view, events = await handle.query(CaseWorkflow.view), await handle.query(CaseWorkflow.events)
     except RPCError as err:
@@ -424,7 +424,7 @@ async def demo_whistle(client: Client, h: CaseHandle) -> None:
     call = m.WhistleAction(actor=street, kind=m.WhistleKind.hard, departments=DEMO_DEPARTMENTS, reason="联合拆违")
     view = await send(h, "whistle", call, CaseView)
     step(f"街道吹哨（攻坚哨）召集{'、'.join(DEMO_DEPARTMENTS)}", view)
-    w = client.get_workflow_handle_for(WhistleWorkflow.run, view.whistles[-1].workflow_id)
+    w = whistle_handle(client, view.whistles[-1].workflow_id)
     await poll(lambda: w.query(WhistleWorkflow.view), lambda v: bool(v.deadlines), "吹哨启动")
     for dept in DEMO_DEPARTMENTS:
         await send(w, "report", m.ReportAction(actor=staff(dept)), WhistleView)

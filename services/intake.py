@@ -16,9 +16,19 @@ from models.case import CaseInput, CaseView, Intake, Status, case_id_for
 from models.policy import Policy, Tier
 from policy.routing import RoutingError, locate
 from workflows.case import CaseWorkflow
+from workflows.whistle import WhistleWorkflow
 
 CaseHandle = WorkflowHandle[CaseWorkflow, Any]
 QUERY_TIMEOUT = timedelta(seconds=5)
+
+
+def case_handle(client: Client, case_id: str) -> CaseHandle:
+    """The case's workflow, whichever run it is in (a handle bound to one run misses continue-as-new)."""
+    return client.get_workflow_handle_for(CaseWorkflow.run, case_id)
+
+
+def whistle_handle(client: Client, workflow_id: str) -> WorkflowHandle[WhistleWorkflow, Any]:
+    return client.get_workflow_handle_for(WhistleWorkflow.run, workflow_id)
 
 
 class IntakeError(ValueError):
@@ -61,7 +71,7 @@ async def open_case(
     The reporter's name and phone go to the vault; the workflow gets only the reference and a masked phone.
     """
     case_id = case_id_for(intake.channel, intake.channel_ticket_id)
-    handle = client.get_workflow_handle_for(CaseWorkflow.run, case_id)
+    handle = case_handle(client, case_id)
     try:
         await handle.describe()
         return Opened(handle, True, await handle.query(CaseWorkflow.view))

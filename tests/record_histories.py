@@ -28,6 +28,7 @@ from models.case import (
     WhistleAction,
 )
 from models.policy import WhistleKind
+from services.intake import whistle_handle
 from tests.conftest import register_search_attributes
 from tests.helpers import TASK_QUEUE, channel, ready, start_case, unit
 from worker import build_worker
@@ -83,7 +84,7 @@ async def main() -> None:
                     reason="联合执法",
                 ),
             )
-            w = client.get_workflow_handle_for(WhistleWorkflow.run, view.whistles[0].workflow_id)
+            w = whistle_handle(client, view.whistles[0].workflow_id)
             while not (await w.query(WhistleWorkflow.view)).deadlines:
                 await env.sleep(timedelta(seconds=1))
             await w.execute_update(WhistleWorkflow.report, ReportAction(actor=unit("dept-enforcement")))

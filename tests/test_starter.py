@@ -17,6 +17,7 @@ import starter
 from activities.db import engine_for
 from activities.vault import ReporterVault
 from models.case import Actor, CaseView, EventKind, Outcome, Role, Status, WhistleAction
+from services.intake import case_handle
 from tests.helpers import TASK_QUEUE, kinds, ready, server_now, start_case, timeline, unit
 from workflows.case import CaseWorkflow
 
@@ -49,7 +50,7 @@ async def test_demo_closes_the_case_and_never_shows_the_reporter(
 
     case_id = await starter.run_demo(client, TASK_QUEUE, vault, now=await server_now(client))
 
-    handle = client.get_workflow_handle_for(CaseWorkflow.run, case_id)
+    handle = case_handle(client, case_id)
     view = await handle.query(CaseWorkflow.view)
     assert view.status is Status.closed and view.outcome is Outcome.rated
     assert view.rating is not None and view.rating.level == "satisfied" and view.rating.solved

@@ -96,7 +96,7 @@ class CaseWorkflow:
     async def run(self, inp: CaseInput) -> ClosureRecord:
         if self.s.status is Status.intake:
             async with self.lock:
-                await self._open()
+                await self._receive()
         while self.s.status is not Status.closed:
             if self._history_is_long(inp):
                 await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self.lock.locked())
@@ -191,7 +191,7 @@ class CaseWorkflow:
 
     # ------------------------------------------------------------------------------------------ intake
 
-    async def _open(self) -> None:
+    async def _receive(self) -> None:
         now = workflow.now()
         intake = self.s.intake
         try:
@@ -219,10 +219,10 @@ class CaseWorkflow:
             f"{intake.channel}受理：{intake.title}（{p.category.name}，{STATUS_LABEL[Status.intake]}）",
             data={"category": p.category.id, "urgency": p.urgency.value, "policy": p.version},
         )
-        dispatch = self.book.open(DeadlineKind.dispatch, p.directory.supervisor.id, intake.reported_at, dispatch_plan)
+        dispatch = self.book.add(DeadlineKind.dispatch, p.directory.supervisor.id, intake.reported_at, dispatch_plan)
         dispatch.closed_at = now
         dispatch.missed = now > dispatch.due_at
-        reply = self.book.open(DeadlineKind.reply, opened.routing.lead, now, reply_plan)
+        reply = self.book.add(DeadlineKind.reply, opened.routing.lead, now, reply_plan)
         routing = opened.routing
         helpers = "、".join(self._name(u) for u in routing.assisting)
         # One dispatch event per arrival at a unit: the 响应率 counts signs against these.
@@ -611,7 +611,7 @@ class CaseWorkflow:
         reply = next((d for d in closed if d.kind is DeadlineKind.reply), None)
         self.s.status, self.s.replied_by, self.s.reply = Status.replied, holder, a.result
         (rating_plan,) = await self._plan((now, self._policy().rating.window))
-        self.book.open(DeadlineKind.rating, holder, now, rating_plan)
+        self.book.add(DeadlineKind.rating, holder, now, rating_plan)
         self._event(
             EventKind.reply,
             a.actor,
@@ -910,7 +910,7 @@ class CaseWorkflow:
                 planned = Plan(
                     due_at=reply.due_at, urge_at=min(planned.urge_at, reply.urge_at), notice_at=reply.notice_at
                 )
-            self.book.open(kind, unit_id, now, planned)
+            self.book.add(kind, unit_id, now, planned)
         if announce:
             self._event(
                 EventKind.dispatch,

@@ -40,7 +40,7 @@ class DeadlineBook:
     def __init__(self, deadlines: list[Deadline]) -> None:
         self.items = deadlines  # shared with the state, so continue-as-new carries them
 
-    def open(self, kind: DeadlineKind, unit_id: str, started_at: datetime, plan: Plan) -> Deadline:
+    def add(self, kind: DeadlineKind, unit_id: str, started_at: datetime, plan: Plan) -> Deadline:
         d = Deadline(
             id=len(self.items) + 1,
             kind=kind,

@@ -56,7 +56,7 @@ class WhistleWorkflow:
     @workflow.run
     async def run(self, inp: WhistleInput) -> WhistleResult:
         async with self.lock:
-            await self._open()
+            await self._summon()
         while not self.rated:
             self.changed = False
             nxt = self.book.next_point()
@@ -71,7 +71,7 @@ class WhistleWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return WhistleResult(n=inp.n, departments=list(self.departments.values()))
 
-    async def _open(self) -> None:
+    async def _summon(self) -> None:
         now = workflow.now()
         limits = self.inp.limits
         plans = await plan(
@@ -83,7 +83,7 @@ class WhistleWorkflow:
             for kind, planned in zip(
                 (DeadlineKind.report, DeadlineKind.contact, DeadlineKind.finish), plans, strict=True
             ):
-                self.book.open(kind, d, now, planned)
+                self.book.add(kind, d, now, planned)
         self.ready = True
 
     async def _fire_due_points(self) -> None:

@@ -42,7 +42,7 @@ from models.case import (
 )
 from models.policy import Limit, Tier, Urgency
 from models.tables import CaseRow, EventRow, ReporterRow, RevealAudit
-from services.intake import IntakeError, check_intake, open_case
+from services.intake import IntakeError, case_handle, check_intake, open_case
 from workflows.case import CaseWorkflow
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -192,7 +192,7 @@ async def read_case(
     case_id: str, principal: CurrentPrincipal, session: SessionDep, temporal: TemporalDep
 ) -> CaseDetail:
     may_read(principal, case_row(session, case_id), session)
-    handle = temporal.get_workflow_handle_for(CaseWorkflow.run, case_id)
+    handle = case_handle(temporal, case_id)
     view = public_view(await handle.query(CaseWorkflow.view))
     return CaseDetail(case=view, deadlines=[DeadlinePublic.of(d) for d in view.deadlines], ui_url=ui_url(case_id))
 

@@ -12,6 +12,7 @@ from models.case import (
     SignAction,
     Status,
 )
+from services.intake import case_handle
 from tests.helpers import channel, kinds, ready, start_case, timeline, unit
 from workflows.case import CaseWorkflow
 
@@ -48,7 +49,7 @@ async def test_long_case_continues_as_new_and_keeps_its_history(client: Client, 
         id=case_id,
         task_queue=TASK_QUEUE,
     )
-    h = client.get_workflow_handle_for(CaseWorkflow.run, case_id)  # the latest run, whichever it is
+    h = case_handle(client, case_id)  # the latest run, whichever it is
     await ready(h)
     grid = unit("grid-a1-1")
     await h.execute_update(CaseWorkflow.sign, SignAction(actor=grid))

@@ -24,6 +24,7 @@ from models.case import (
     WhistleAction,
 )
 from models.policy import WhistleKind
+from services.intake import whistle_handle
 from tests.helpers import channel, ready, start_case, timeline, unit
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
@@ -48,7 +49,7 @@ async def test_whistle_with_one_late_report(env: WorkflowEnvironment, client: Cl
             reason="违建需联合执法",
         ),
     )
-    w = client.get_workflow_handle_for(WhistleWorkflow.run, view.whistles[0].workflow_id)
+    w = whistle_handle(client, view.whistles[0].workflow_id)
     while not (await w.query(WhistleWorkflow.view)).deadlines:
         await env.sleep(timedelta(seconds=1))
 
