@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -29,7 +29,6 @@ class Parts:
     vault: ReporterVault
     policy: Policy
     client: Client | None = None
-    connecting: bool = field(default=False)
 
     async def temporal(self) -> Client:
         if self.client is None:

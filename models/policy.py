@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date, time
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -210,6 +209,3 @@ class Policy(Frozen):
 
     def category(self, category_id: str) -> Category | None:
         return next((c for c in self.categories if c.id == category_id), None)
-
-
-RatingLevel = Literal["very_satisfied", "satisfied", "basically_satisfied", "unsatisfied", "very_unsatisfied"]

@@ -95,3 +95,31 @@ async def search_attributes(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
         except ValueError:  # the test server keeps datetimes in its own encoding
             out[k] = v.data
     return out
+
+
+async def whistled_at_street(
+    env: Any, client: Client, ticket: str, kind: Any, departments: list[str]
+) -> tuple[WorkflowHandle[CaseWorkflow, Any], WorkflowHandle[Any, Any]]:
+    """An illegal-construction case climbed grid → community → street by hand, whose street has whistled;
+    returns the case and its whistle once the whistle's deadlines are planned."""
+    from datetime import timedelta
+
+    from models.case import EscalateAction, SignAction, WhistleAction
+    from services.intake import whistle_handle
+    from workflows.whistle import WhistleWorkflow
+
+    h = await start_case(client, ticket, category="illegal_construction")
+    await ready(h)
+    for who in ("grid-a1-1", "comm-a1"):
+        await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit(who)))
+        await h.execute_update(CaseWorkflow.escalate, EscalateAction(actor=unit(who), reason="需上级协调执法"))
+    street = unit("street-a")
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=street))
+    view = await h.execute_update(
+        CaseWorkflow.whistle,
+        WhistleAction(actor=street, kind=kind, departments=departments, reason="违建需联合执法"),
+    )
+    w = whistle_handle(client, view.whistles[0].workflow_id)
+    while not (await w.query(WhistleWorkflow.view)).deadlines:
+        await env.sleep(timedelta(seconds=1))
+    return h, w

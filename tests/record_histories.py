@@ -18,19 +18,16 @@ from config import bundled_binary
 from models.case import (
     ContactAction,
     DepartmentRating,
-    EscalateAction,
     RateAction,
     RateDepartmentsAction,
     ReleaseAction,
     ReplyAction,
     ReportAction,
     SignAction,
-    WhistleAction,
 )
 from models.policy import WhistleKind
-from services.intake import whistle_handle
 from tests.conftest import register_search_attributes
-from tests.helpers import TASK_QUEUE, channel, ready, start_case, unit
+from tests.helpers import TASK_QUEUE, channel, ready, start_case, unit, whistled_at_street
 from worker import build_worker
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
@@ -68,25 +65,10 @@ async def main() -> None:
             (HERE / "case_auto_escalated.json").write_text((await h.fetch_history()).to_json())
 
             # 3. a whistle with one late 报到
-            h = await start_case(client, f"rec-{uuid.uuid4().hex[:8]}", category="illegal_construction")
-            await ready(h)
-            for who in ("grid-a1-1", "comm-a1"):
-                await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit(who)))
-                await h.execute_update(CaseWorkflow.escalate, EscalateAction(actor=unit(who), reason="需上级协调"))
-            street = unit("street-a")
-            await h.execute_update(CaseWorkflow.sign, SignAction(actor=street))
-            view = await h.execute_update(
-                CaseWorkflow.whistle,
-                WhistleAction(
-                    actor=street,
-                    kind=WhistleKind.ordinary,
-                    departments=["dept-enforcement", "dept-housing"],
-                    reason="联合执法",
-                ),
+            h, w = await whistled_at_street(
+                env, client, f"rec-{uuid.uuid4().hex[:8]}", WhistleKind.ordinary, ["dept-enforcement", "dept-housing"]
             )
-            w = whistle_handle(client, view.whistles[0].workflow_id)
-            while not (await w.query(WhistleWorkflow.view)).deadlines:
-                await env.sleep(timedelta(seconds=1))
+            street = unit("street-a")
             await w.execute_update(WhistleWorkflow.report, ReportAction(actor=unit("dept-enforcement")))
             await env.sleep(timedelta(hours=2))
             await w.execute_update(WhistleWorkflow.report, ReportAction(actor=unit("dept-housing")))

@@ -24,8 +24,7 @@ from models.case import (
     WhistleAction,
 )
 from models.policy import WhistleKind
-from services.intake import whistle_handle
-from tests.helpers import channel, ready, start_case, timeline, unit
+from tests.helpers import channel, ready, start_case, timeline, unit, whistled_at_street
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
 
@@ -34,24 +33,7 @@ ENFORCE, HOUSING = unit("dept-enforcement"), unit("dept-housing")
 
 
 async def test_whistle_with_one_late_report(env: WorkflowEnvironment, client: Client, ticket: str) -> None:
-    h = await start_case(client, ticket, category="illegal_construction")
-    await ready(h)
-    for who in ("grid-a1-1", "comm-a1"):
-        await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit(who)))
-        await h.execute_update(CaseWorkflow.escalate, EscalateAction(actor=unit(who), reason="需上级协调执法"))
-    await h.execute_update(CaseWorkflow.sign, SignAction(actor=STREET))
-    view = await h.execute_update(
-        CaseWorkflow.whistle,
-        WhistleAction(
-            actor=STREET,
-            kind=WhistleKind.hard,
-            departments=["dept-enforcement", "dept-housing"],
-            reason="违建需联合执法",
-        ),
-    )
-    w = whistle_handle(client, view.whistles[0].workflow_id)
-    while not (await w.query(WhistleWorkflow.view)).deadlines:
-        await env.sleep(timedelta(seconds=1))
+    h, w = await whistled_at_street(env, client, ticket, WhistleKind.hard, ["dept-enforcement", "dept-housing"])
 
     await w.execute_update(WhistleWorkflow.report, ReportAction(actor=ENFORCE))
     await env.sleep(timedelta(hours=2))  # past the 1-hour 报到 limit
