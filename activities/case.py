@@ -1,10 +1,11 @@
-"""The case's activities: open a case against the policy, plan deadlines on the calendar, record events.
+"""The case's activities: open a case against the policy (and its calendar), record events.
 
 Bad input raises a non-retryable ApplicationError; everything else may be retried safely.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,9 +15,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notify import Notifier
-from activities.upsert import insert_for
+from activities.upsert import insert_or_ignore, upsert_unless_older
 from models.case import CasePolicy, Plan
-from models.io import OpenCaseInput, OpenCaseResult, PlanInput, RecordInput
+from models.io import CaseRowData, OpenCaseInput, OpenCaseResult, PlanInput, RecordInput
 from models.policy import CalendarPolicy
 from models.tables import CaseRow, EventRow
 from policy import load_policy
@@ -37,6 +38,10 @@ class CaseActivities:
         self.engine = engine
         self.notifier = notifier
         self.policy_dir = policy_dir
+        cases, events = CaseRow.__table__, EventRow.__table__  # type: ignore[attr-defined]
+        # An older projection retried after a newer one must not roll the row back.
+        self._upsert_case = upsert_unless_older(engine, cases, "case_id", "last_seq", list(CaseRowData.model_fields))
+        self._insert_events = insert_or_ignore(engine, events, ("case_id", "seq"))
 
     @activity.defn(name="open_case")
     def open_case(self, inp: OpenCaseInput) -> OpenCaseResult:
@@ -52,6 +57,7 @@ class CaseActivities:
         except RoutingError as err:
             raise ApplicationError(str(err), type="UnknownGrid", non_retryable=True) from err
         urgency = inp.intake.urgency or category.urgency
+        today, reported = datetime.now(UTC).date(), inp.intake.reported_at.date()
         snapshot = CasePolicy(
             version=policy.version,
             urgency=urgency,
@@ -62,27 +68,21 @@ class CaseActivities:
             rating=policy.rating,
             calendar=policy.calendar,
             directory=policy.directory,
+            # from the report (its 派单 limit counts from there) to the end of next year
+            workdays=calendar_for(policy.calendar).snapshot(
+                min(reported, today) - timedelta(days=1), date(max(reported, today).year + 1, 12, 31)
+            ),
         )
         log.info("case_opened", case_id=inp.case_id, category=category.id, lead=routing.lead, policy=policy.version)
         return OpenCaseResult(policy=snapshot, routing=routing)
 
     @activity.defn(name="plan_deadlines")
     def plan_deadlines(self, inp: PlanInput) -> list[Plan]:
-        """Working-day arithmetic lives here, so a later calendar change never alters a replay."""
+        """Deadlines for cases opened before cases carried their calendar (`CasePolicy.workdays`)."""
         if len(inp.starts) != len(inp.limits):
             raise ApplicationError("starts and limits differ in length", type="InvalidInput", non_retryable=True)
         cal = calendar_for(inp.calendar)
-        plans = []
-        for start, limit in zip(inp.starts, inp.limits, strict=True):
-            due = cal.add(start, limit)
-            plans.append(
-                Plan(
-                    due_at=due,
-                    urge_at=cal.span_fraction(start, due, inp.supervision.urge_fraction),
-                    notice_at=cal.add(due, inp.supervision.public_notice_after),
-                )
-            )
-        return plans
+        return [cal.plan(start, limit, inp.supervision) for start, limit in zip(inp.starts, inp.limits, strict=True)]
 
     @activity.defn(name="record")
     def record(self, inp: RecordInput) -> None:
@@ -91,8 +91,6 @@ class CaseActivities:
         Plain INSERT ... ON CONFLICT statements: one round of writes per call, however often it is retried.
         """
         intake = inp.intake
-        last = max((e.seq for e in inp.events), default=0)
-        cases, events = CaseRow.__table__, EventRow.__table__  # type: ignore[attr-defined]
         row = {
             "case_id": inp.case_id,
             "channel": intake.channel,
@@ -102,21 +100,14 @@ class CaseActivities:
             "grid_id": intake.location.grid_id,
             "reporter_ref": intake.reporter.ref,
             "reported_at": intake.reported_at,
-            "last_seq": last,
+            "last_seq": max((e.seq for e in inp.events), default=0),
             **inp.row.model_dump(),
         }
-        upsert = insert_for(self.engine, cases).values(row)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=["case_id"],
-            set_={k: upsert.excluded[k] for k in (*inp.row.model_dump(), "last_seq")},
-            # An older projection retried after a newer one must not roll the row back.
-            where=cases.c.last_seq <= upsert.excluded.last_seq,
-        )
         with self.engine.begin() as conn:
-            conn.execute(upsert)
+            conn.execute(self._upsert_case, row)
             if inp.events:
                 conn.execute(
-                    insert_for(self.engine, events).on_conflict_do_nothing(index_elements=["case_id", "seq"]),
+                    self._insert_events,
                     [
                         {
                             "case_id": inp.case_id,

@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
-from activities.upsert import insert_for
+from activities.upsert import insert_or_ignore
 from models.case import Notice
 from models.tables import NotificationRow
 
@@ -25,6 +25,8 @@ class Notifier:
     def __init__(self, engine: Engine, webhook_url: str | None = None) -> None:
         self.engine = engine
         self.webhook_url = webhook_url
+        table = NotificationRow.__table__  # type: ignore[attr-defined]
+        self._insert = insert_or_ignore(engine, table, ("case_id", "seq", "idx"))
 
     def queue(
         self, conn: Connection, case_id: str, notices: list[tuple[int, Notice]], reporter_ref: str | None
@@ -50,10 +52,7 @@ class Notifier:
                 }
             )
             log.info("notification_queued", case_id=case_id, seq=seq, recipient=recipient)
-        table = NotificationRow.__table__  # type: ignore[attr-defined]
-        conn.execute(
-            insert_for(self.engine, table).on_conflict_do_nothing(index_elements=["case_id", "seq", "idx"]), rows
-        )
+        conn.execute(self._insert, rows)
 
     def deliver(self, case_id: str) -> int:
         """Send undelivered rows to the webhook; a failure raises so the activity retries the rest.

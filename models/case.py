@@ -25,6 +25,7 @@ from models.policy import (
     Urgency,
     WhistleKind,
     WhistleLimits,
+    WorkingDays,
 )
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -487,6 +488,9 @@ class CasePolicy(Model):
     rating: RatingRules
     calendar: CalendarPolicy
     directory: Directory
+    workdays: WorkingDays | None = Field(
+        default=None, description="the calendar resolved at intake; None in cases opened before it was carried"
+    )
 
 
 class Routing(Model):
@@ -660,6 +664,7 @@ class WhistleInput(Model):
     limits: WhistleLimits
     calendar: CalendarPolicy
     supervision: Supervision
+    workdays: WorkingDays | None = None
 
 
 class DepartmentState(Model):

@@ -179,6 +179,22 @@ class CalendarPolicy(Frozen):
     workdays: tuple[date, ...] = Field(default=(), description="extra 调休 make-up working days")
 
 
+class WorkingDays(Frozen):
+    """The working calendar a case carries, resolved from `CalendarPolicy` when it is opened.
+
+    Only the exceptions to "Monday to Friday" are listed, for the years the case may live through; outside
+    them the weekday rule holds. A replay therefore never consults the holiday package or the tz database.
+    """
+
+    working_days: bool
+    office_hours: OfficeHours
+    utc_offset_minutes: int = Field(description="the city's fixed offset from UTC (China keeps no DST)")
+    first: date
+    last: date
+    days_off: tuple[date, ...] = Field(default=(), description="Monday–Friday days off between first and last")
+    workdays: tuple[date, ...] = Field(default=(), description="Saturday/Sunday working days (调休), likewise")
+
+
 class Policy(Frozen):
     version: str
     limits: dict[Urgency, ClassLimits]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
 from models.case import Actor, CaseEvent, EventKind, Intake, Location, ReporterRef, Role
 from services.intake import start_workflow, wait_ready
@@ -95,6 +95,22 @@ async def search_attributes(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
         except ValueError:  # the test server keeps datetimes in its own encoding
             out[k] = v.data
     return out
+
+
+def local_activities_in(history: WorkflowHistory) -> list[str]:
+    """The local activities a workflow history recorded, in order."""
+    import json
+
+    names = []
+    for e in history.events:
+        if e.HasField("marker_recorded_event_attributes"):
+            data = e.marker_recorded_event_attributes.details["data"].payloads[0].data
+            names.append(json.loads(data)["activity_type"])
+    return names
+
+
+async def local_activities(handle: WorkflowHandle[Any, Any]) -> list[str]:
+    return local_activities_in(await handle.fetch_history())
 
 
 async def whistled_at_street(

@@ -1,7 +1,8 @@
 """Record representative case histories into tests/histories/ for the replay tests.
 
-Run after a deliberate change of workflow behaviour (behind `workflow.patched`), never to paper over a
-replay failure: `.venv/bin/python -m tests.record_histories`.
+Run after a deliberate change of workflow behaviour that keeps older histories replaying (behind
+`workflow.patched`, or decided by what history recorded, as `CasePolicy.workdays` is), and keep the older files
+under a new name; never run it to paper over a replay failure: `.venv/bin/python -m tests.record_histories`.
 """
 
 from __future__ import annotations

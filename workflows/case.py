@@ -427,6 +427,7 @@ class CaseWorkflow:
                 limits=p.whistle[a.kind],
                 calendar=p.calendar,
                 supervision=p.supervision,
+                workdays=p.workdays,
             ),
             id=wf_id,
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
@@ -945,7 +946,7 @@ class CaseWorkflow:
 
     async def _plan(self, *items: tuple[datetime, Limit]) -> list[Plan]:
         p = self._policy()
-        return await plan(items, p.calendar, p.supervision)
+        return await plan(items, p.calendar, p.supervision, p.workdays)
 
     def _event(
         self,

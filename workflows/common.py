@@ -1,4 +1,4 @@
-"""What both workflows share: how they refuse, and how they ask the calendar for deadlines."""
+"""What both workflows share: how they refuse, and how they plan deadlines."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from models.case import Plan
     from models.io import PlanInput
-    from models.policy import CalendarPolicy, Limit, Supervision
+    from models.policy import CalendarPolicy, Limit, Supervision, WorkingDays
+    from policy.workdays import CaseCalendar
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -24,9 +25,16 @@ def reject(code: str, message: str) -> ApplicationError:
 
 
 async def plan(
-    items: Sequence[tuple[datetime, Limit]], calendar: CalendarPolicy, supervision: Supervision
+    items: Sequence[tuple[datetime, Limit]],
+    calendar: CalendarPolicy,
+    supervision: Supervision,
+    workdays: WorkingDays | None,
 ) -> list[Plan]:
-    """Deadlines come from the calendar activity, so their values are recorded in history."""
+    """Deadlines on the case's own calendar, computed here; cases opened before cases carried their calendar
+    (`workdays` is None) keep asking the calendar activity, as their histories recorded."""
+    if workdays is not None:
+        clock = CaseCalendar(workdays)
+        return [clock.plan(start, limit, supervision) for start, limit in items]
     return await workflow.execute_local_activity(
         "plan_deadlines",
         PlanInput(

@@ -78,6 +78,7 @@ class WhistleWorkflow:
             [(now, limits.report), (now, limits.contact), (now, limits.finish)],
             self.inp.calendar,
             self.inp.supervision,
+            self.inp.workdays,
         )
         for d in self.inp.departments:
             for kind, planned in zip(

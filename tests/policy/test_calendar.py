@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 from models.policy import CalendarPolicy, Limit, LimitUnit, OfficeHours
 from policy import load_policy
 from policy.calendar import WorkingCalendar
+from policy.workdays import CaseCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
 OFFICE = OfficeHours(periods=((time(9), time(12)), (time(13, 30), time(17, 30))))
@@ -139,3 +140,36 @@ def test_working_hours_land_inside_office_hours(start: datetime, amount: float) 
     here = due.astimezone(SH)
     assert CAL.is_workday(here.date())
     assert any(opens < here.time() <= closes for opens, closes in OFFICE.periods)
+
+
+SNAPSHOT = CAL.snapshot(date(2025, 1, 1), date(2026, 12, 31))
+CASE_CAL = CaseCalendar(SNAPSHOT)
+
+
+def test_snapshot_lists_only_the_exceptions_to_monday_to_friday() -> None:
+    assert date(2025, 10, 1) in SNAPSHOT.days_off and date(2025, 10, 6) in SNAPSHOT.days_off
+    assert date(2025, 9, 28) in SNAPSHOT.workdays and date(2025, 10, 11) in SNAPSHOT.workdays
+    assert all(d.weekday() < 5 for d in SNAPSHOT.days_off) and all(d.weekday() >= 5 for d in SNAPSHOT.workdays)
+    assert SNAPSHOT.utc_offset_minutes == 8 * 60
+    assert calendar(working_days=False).snapshot(date(2025, 1, 1), date(2025, 12, 31)).days_off == ()
+
+
+def test_snapshot_carries_the_policy_overrides() -> None:
+    snap = calendar(holidays=[date(2025, 9, 30)], workdays=[date(2025, 10, 4)]).snapshot(
+        date(2025, 9, 1), date(2025, 10, 31)
+    )
+    assert date(2025, 9, 30) in snap.days_off and date(2025, 10, 4) in snap.workdays
+
+
+in_span = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2026, 10, 1), timezones=st.just(UTC))
+
+
+@settings(max_examples=300)
+@given(
+    start=in_span,
+    amount=st.integers(1, 30) | st.floats(0.01, 30),
+    unit=st.sampled_from(["working_days", "working_hours", "hours"]),
+)
+def test_a_case_calendar_plans_as_the_package_does(start: datetime, amount: float, unit: str) -> None:
+    """A workflow's deadlines, from the snapshot it carries, are the ones the holiday package gives."""
+    assert CASE_CAL.add(start, lim(amount, unit)) == CAL.add(start, lim(amount, unit))

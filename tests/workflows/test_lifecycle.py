@@ -13,7 +13,7 @@ from models.case import (
     Status,
 )
 from services.intake import case_handle
-from tests.helpers import channel, kinds, ready, start_case, timeline, unit
+from tests.helpers import channel, kinds, local_activities, ready, start_case, timeline, unit
 from workflows.case import CaseWorkflow
 
 
@@ -35,6 +35,8 @@ async def test_grid_signs_replies_and_resident_rates(client: Client, ticket: str
     ks = kinds(await timeline(h))
     assert ks[:2] == [EventKind.intake, EventKind.dispatch]
     assert ks[-3:] == [EventKind.reply, EventKind.rate, EventKind.close]
+    # The case plans its deadlines on the calendar it carries: one activity to open it, one per projection.
+    assert await local_activities(h) == ["open_case", "record", "record", "record", "record"]
 
 
 async def test_long_case_continues_as_new_and_keeps_its_history(client: Client, ticket: str) -> None:
