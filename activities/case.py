@@ -18,7 +18,7 @@ from activities.notify import Notifier
 from activities.upsert import insert_or_ignore, upsert_unless_older
 from models.case import CasePolicy, Plan
 from models.io import CaseRowData, OpenCaseInput, OpenCaseResult, PlanInput, RecordInput
-from models.policy import CalendarPolicy
+from models.policy import CalendarPolicy, WorkingDays
 from models.tables import CaseRow, EventRow
 from policy import load_policy
 from policy.calendar import WorkingCalendar
@@ -31,6 +31,12 @@ log = structlog.get_logger(__name__)
 def calendar_for(policy: CalendarPolicy) -> WorkingCalendar:
     """One calendar per calendar policy, so its look-ups and its year-not-covered warning happen once."""
     return WorkingCalendar(policy)
+
+
+@lru_cache(maxsize=64)
+def workdays_for(policy: CalendarPolicy, first: date, last: date) -> WorkingDays:
+    """Cases opened on the same day carry the same calendar: resolve it once."""
+    return calendar_for(policy).snapshot(first, last)
 
 
 class CaseActivities:
@@ -69,8 +75,8 @@ class CaseActivities:
             calendar=policy.calendar,
             directory=policy.directory,
             # from the report (its 派单 limit counts from there) to the end of next year
-            workdays=calendar_for(policy.calendar).snapshot(
-                min(reported, today) - timedelta(days=1), date(max(reported, today).year + 1, 12, 31)
+            workdays=workdays_for(
+                policy.calendar, min(reported, today) - timedelta(days=1), date(max(reported, today).year + 1, 12, 31)
             ),
         )
         log.info("case_opened", case_id=inp.case_id, category=category.id, lead=routing.lead, policy=policy.version)

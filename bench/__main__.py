@@ -37,6 +37,7 @@ QUICK = {
     "live_cases": 200,
     "live_slice": 30.0,
     "live_sample": 10,
+    "live_baseline_cases": 200,
 }
 
 
@@ -53,6 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--live-cases", type=int)
     p.add_argument("--live-slice", type=float, help="the sample's grid slice in seconds")
     p.add_argument("--live-sample", type=int)
+    p.add_argument("--live-baseline-cases", type=int, help="bare timer workflows for the live-cases baseline")
     args = p.parse_args(argv)
     unknown = set(args.only.split(",")) - set(NAMES)
     if unknown:
@@ -85,7 +87,14 @@ def runners(s: dict[str, Any]) -> dict[str, tuple[Callable[[], Any], Callable[[d
             intake_load.summary,
         ),
         "live_cases": (
-            lambda: live_cases.run(**kw(cases="live_cases", slice_seconds="live_slice", sample="live_sample")),
+            lambda: live_cases.run(
+                **kw(
+                    cases="live_cases",
+                    slice_seconds="live_slice",
+                    sample="live_sample",
+                    baseline_cases="live_baseline_cases",
+                )
+            ),
             live_cases.summary,
         ),
     }

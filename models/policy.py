@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, time
 from enum import StrEnum
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -155,7 +156,12 @@ class Directory(Frozen):
         return (self.district, self.supervisor, *self.units)
 
     def get(self, unit_id: str) -> Unit | None:
-        return next((u for u in self.all_units() if u.id == unit_id), None)
+        return self._by_id.get(unit_id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, Unit]:
+        # a city's directory holds thousands of grids; every event names a unit
+        return {u.id: u for u in self.all_units()}
 
 
 class OfficeHours(Frozen):

@@ -24,7 +24,6 @@ class WorkingCalendar(DeadlineClock):
         self._workdays = frozenset(policy.workdays)
         self._holidays = frozenset(policy.holidays)
         self._uncovered_years: set[int] = set()
-        self._snapshots: dict[tuple[date, date], WorkingDays] = {}
 
     def is_workday(self, d: date) -> bool:
         if not self.policy.working_days:
@@ -44,11 +43,8 @@ class WorkingCalendar(DeadlineClock):
             return d.weekday() < 5
 
     def snapshot(self, first: date, last: date) -> WorkingDays:
-        """The calendar between `first` and `last` as a case carries it: the exceptions to Monday–Friday.
-
-        Cases opened on the same day share one (an uncovered year warns here, when cases are opened)."""
-        if (first, last) in self._snapshots:
-            return self._snapshots[first, last]
+        """The calendar between `first` and `last` as a case carries it: the exceptions to Monday–Friday
+        (an uncovered year warns here, when cases are opened)."""
         days_off: list[date] = []
         workdays: list[date] = []
         d = first
@@ -59,7 +55,7 @@ class WorkingCalendar(DeadlineClock):
             d += timedelta(days=1)
         offset = datetime.combine(first, time(12), self.tz).utcoffset()
         assert offset is not None
-        days = self._snapshots[first, last] = WorkingDays(
+        return WorkingDays(
             working_days=self.working_days,
             office_hours=self.office_hours,
             utc_offset_minutes=int(offset.total_seconds() // 60),
@@ -68,4 +64,3 @@ class WorkingCalendar(DeadlineClock):
             days_off=tuple(days_off),
             workdays=tuple(workdays),
         )
-        return days
