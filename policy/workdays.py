@@ -1,5 +1,9 @@
 """Deadline arithmetic on a working calendar, with no I/O: the workflows run it on the `WorkingDays` a case
-carries, and `policy.calendar` runs it on the holiday package for the API's previews."""
+carries, and `policy.calendar` runs it on the holiday package for the API's previews.
+
+This is workflow code: the calendar data is recorded at intake, but how a limit is counted here decides the
+deadlines of every open case on replay. Change it behind `workflow.patched`, as any workflow logic.
+"""
 
 from __future__ import annotations
 

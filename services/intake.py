@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from workflows.whistle import WhistleWorkflow
 
 CaseHandle = WorkflowHandle[CaseWorkflow, Any]
 QUERY_TIMEOUT = timedelta(seconds=5)
+_OUT_OF_TIME = (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED)
 
 
 def case_handle(client: Client, case_id: str) -> CaseHandle:
@@ -74,10 +76,18 @@ async def open_case(
     handle = case_handle(client, case_id)
     try:
         await handle.describe()
-        return Opened(handle, True, await handle.query(CaseWorkflow.view))
     except RPCError as err:
         if err.status is not RPCStatusCode.NOT_FOUND:
             raise
+    else:
+        try:
+            return Opened(handle, True, await handle.query(CaseWorkflow.view, rpc_timeout=timeout))
+        except (RPCTimeoutOrCancelledError, RPCError) as err:
+            # A query to a busy worker runs out of time (the server says CANCELLED or DEADLINE_EXCEEDED): the
+            # caller answers from what it has.
+            if isinstance(err, RPCError) and err.status not in _OUT_OF_TIME:
+                raise
+            return Opened(handle, True)
     if reporter is not None:
         try:
             ref = vault.store(name=reporter[0], phone=reporter[1], confidential=intake.reporter.confidential)
@@ -92,6 +102,9 @@ async def open_case(
         )
     except RPCTimeoutOrCancelledError:
         view = None  # the start is durable and dispatch under way: the caller answers "accepted"
+        # The start operation holds the same timeout; take it, or asyncio reports it as never retrieved.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(start.workflow_handle(), 1)
     # The handle follows the case across continue-as-new, never one run of it.
     return Opened(handle, False, view)
 

@@ -98,7 +98,12 @@ def may_read(principal: Principal, row: CaseRow, session: SessionDep) -> None:
     },
 )
 async def create_case(
-    body: CaseCreate, principal: CurrentPrincipal, parts: PartsDep, temporal: TemporalDep, response: Response
+    body: CaseCreate,
+    principal: CurrentPrincipal,
+    parts: PartsDep,
+    temporal: TemporalDep,
+    session: SessionDep,
+    response: Response,
 ) -> CaseCreated:
     actor = principal.case_actor()
     if actor.role is not Role.channel:
@@ -131,10 +136,16 @@ async def create_case(
         metrics.CASES_STARTED.labels(channel=actor.id).inc()
     view = opened.view
     if view is None or view.status is Status.intake:
-        # Started and durable, but not yet dispatched (a busy or restarting worker): say so, don't fail.
+        # Started and durable, but not yet dispatched or not readable in time (a busy or restarting worker):
+        # say so with what the read model knows, don't fail.
         response.status_code = 202
+        row = session.get(CaseRow, opened.handle.id) if view is None else None
         return CaseCreated(
-            case_id=opened.handle.id, created=not opened.existed, status=Status.intake.value, holder=None, deadlines=[]
+            case_id=opened.handle.id,
+            created=not opened.existed,
+            status=row.status if row else Status.intake.value,
+            holder=row.holder if row else None,
+            deadlines=[],
         )
     return CaseCreated(
         case_id=opened.handle.id,

@@ -30,7 +30,8 @@ async def test_action_while_temporal_is_unreachable_is_503_with_retry_after(stac
 
 
 async def test_intake_with_no_worker_answering_is_accepted_not_lost(stack: Stack, tmp_path: object) -> None:
-    """Dispatch cannot happen in time (no worker polls the queue): the case is durable and said to be accepted."""
+    """Dispatch cannot happen in time (no worker polls the queue): the case is durable and said to be accepted,
+    and a repeat of the ticket is answered as the same case rather than left hanging."""
     import uuid
     from datetime import UTC, datetime, timedelta
 
@@ -53,4 +54,7 @@ async def test_intake_with_no_worker_answering_is_accepted_not_lost(stack: Stack
     assert opened.view is None and not opened.existed
     desc = await opened.handle.describe()
     assert desc.status is not None and desc.status.name == "RUNNING"
+    # The channel sends the ticket again while still nobody answers: the same case, known, nothing new started.
+    again = await open_case(stack.temporal, "queue-nobody-polls", intake, vault, None, timeout=timedelta(seconds=1))
+    assert again.existed and again.view is None and again.handle.id == opened.handle.id
     await opened.handle.terminate("test over")
