@@ -196,7 +196,10 @@ async def verify(samples: list[Sample], db: Path, client: Any, prefix: str, warm
     # dispatched: count what exists once the worker has caught up, and compare with the tickets sent.
     tickets_sent = len({s.ticket for s in samples if not s.repeat}) + warm_up
     workflows = await count_cases(client)
-    rows_all, _ = await wait_rows(db, "SELECT count(*) FROM cases", workflows or 0, timeout=120)
+    # A saturated worker dispatches the backlog after the load stops: give it the time it takes (~20 a second).
+    rows_all, _ = await wait_rows(
+        db, "SELECT count(*) FROM cases", workflows or 0, timeout=max(120.0, tickets_sent / 5)
+    )
     rows = [
         (case_id, ticket)
         for case_id, ticket in read_model(db, "SELECT case_id, channel_ticket_id FROM cases")

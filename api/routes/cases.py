@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlmodel import col, func, select
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
 
 from activities.case import calendar_for
 from api import metrics
@@ -102,7 +104,6 @@ async def create_case(
     principal: CurrentPrincipal,
     parts: PartsDep,
     temporal: TemporalDep,
-    session: SessionDep,
     response: Response,
 ) -> CaseCreated:
     actor = principal.case_actor()
@@ -139,7 +140,7 @@ async def create_case(
         # Started and durable, but not yet dispatched or not readable in time (a busy or restarting worker):
         # say so with what the read model knows, don't fail.
         response.status_code = 202
-        row = session.get(CaseRow, opened.handle.id) if view is None else None
+        row = await run_in_threadpool(known_row, parts.engine, opened.handle.id) if view is None else None
         return CaseCreated(
             case_id=opened.handle.id,
             created=not opened.existed,
@@ -154,6 +155,11 @@ async def create_case(
         holder=view.holder,
         deadlines=[DeadlinePublic.of(d) for d in view.deadlines],
     )
+
+
+def known_row(engine: Engine, case_id: str) -> CaseRow | None:
+    with Session(engine) as session:
+        return session.get(CaseRow, case_id)
 
 
 @router.get("", response_model=CasesPublic, summary="诉求列表（督办看全部，单位看本单位，渠道看本渠道）")
