@@ -6,7 +6,7 @@ import json
 import os
 import platform
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -82,3 +82,10 @@ def write_results(name: str, results: dict[str, Any], summary: str) -> Path:
     path.write_text(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
     (RESULTS / f"latest-{name}.md").write_text(summary)
     return path
+
+
+def report(name: str, results: dict[str, Any], summarise: Callable[[dict[str, Any]], str]) -> None:
+    """One benchmark run alone: write its results and print its summary."""
+    text = summarise(results)
+    write_results(name, results, text)
+    print(text)

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import temporal_server, write_results
+from bench.common import report, temporal_server
 from bench.stack import (
     COMMUNITY,
     engine_worker,
@@ -167,8 +167,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     args = parser.parse_args()
     result = asyncio.run(run(args.cases, args.slice, args.concurrency))
-    write_results("escalation", result, summary(result))
-    print(summary(result))
+    report("escalation", result, summary)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import free_port, rss_bytes, temporal_server, write_results
+from bench.common import free_port, report, rss_bytes, temporal_server
 from bench.stack import (
     CATEGORY,
     GRID,
@@ -294,8 +294,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()
     result = asyncio.run(run(args.rate, args.seconds))
-    write_results("intake_load", result, summary(result))
-    print(summary(result))
+    report("intake_load", result, summary)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
 from bench.baseline import BaselineWorkflow
-from bench.common import temporal_server, write_results
+from bench.common import report, temporal_server
 from models.case import (
     Actor,
     CaseInput,
@@ -128,8 +128,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     args = parser.parse_args()
     result = asyncio.run(run(args.cases, args.concurrency))
-    write_results("lifecycle", result, summary(result))
-    print(summary(result))
+    report("lifecycle", result, summary)
 
 
 if __name__ == "__main__":

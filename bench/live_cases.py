@@ -25,7 +25,7 @@ from typing import Any
 
 from temporalio.client import Client
 
-from bench.common import rss_bytes, temporal_server, write_results
+from bench.common import report, rss_bytes, temporal_server
 from bench.stack import (
     COMMUNITY,
     count_rows,
@@ -263,8 +263,7 @@ def main() -> None:
     parser.add_argument("--baseline-cases", type=int, default=5000)
     args = parser.parse_args()
     result = asyncio.run(run(args.cases, args.slice, args.concurrency, args.sample, args.baseline_cases))
-    write_results("live_cases", result, summary(result))
-    print(summary(result))
+    report("live_cases", result, summary)
 
 
 if __name__ == "__main__":

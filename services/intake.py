@@ -80,12 +80,14 @@ async def open_case(
         if err.status is not RPCStatusCode.NOT_FOUND:
             raise
     else:
+        # A query to a busy worker runs out of time (the server says CANCELLED or DEADLINE_EXCEEDED): the caller
+        # answers from what it has.
         try:
             return Opened(handle, True, await handle.query(CaseWorkflow.view, rpc_timeout=timeout))
-        except (RPCTimeoutOrCancelledError, RPCError) as err:
-            # A query to a busy worker runs out of time (the server says CANCELLED or DEADLINE_EXCEEDED): the
-            # caller answers from what it has.
-            if isinstance(err, RPCError) and err.status not in _OUT_OF_TIME:
+        except RPCTimeoutOrCancelledError:
+            return Opened(handle, True)
+        except RPCError as err:
+            if err.status not in _OUT_OF_TIME:
                 raise
             return Opened(handle, True)
     if reporter is not None:
