@@ -5,8 +5,8 @@ anything reaches history. The handler re-checks under the lock, because another 
 case while this one waited.
 """
 
-from __future__ import annotations
-
+# Annotations stay objects (no `from __future__ import annotations`): the sandbox executes this module anew for
+# every case it runs, and temporalio would parse each handler's string annotations again each time.
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta

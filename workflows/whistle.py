@@ -5,8 +5,8 @@ Each summoned department must 报到 within its limit, contact the whistler and 
 (双考核). Every step is told to the parent case, which keeps the one timeline.
 """
 
-from __future__ import annotations
-
+# Annotations stay objects (no `from __future__ import annotations`): the sandbox executes this module anew for
+# every whistle it runs, and temporalio would parse each handler's string annotations again each time.
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
