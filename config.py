@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import PositiveFloat, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
@@ -25,10 +26,16 @@ class Settings(BaseSettings):
     log_json: bool = False
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    intake_wait_seconds: PositiveFloat = 15.0
+    """How long a channel's submission waits for dispatch (or a repeated ticket for its case) before 202."""
     workflow_sandbox: bool = True
     """Run workflows in Temporal's import sandbox (safer, slower); tests always do."""
     demo_keys: bool = False
     """Seed `demo-<actor id>` keys for every actor of the directory (what `make run` does)."""
+
+    @property
+    def intake_wait(self) -> timedelta:
+        return timedelta(seconds=self.intake_wait_seconds)
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:

@@ -128,7 +128,9 @@ async def create_case(
     reporter = (body.reporter.name or "", body.reporter.phone) if body.reporter.phone else None
     try:
         check_intake(intake, parts.policy)
-        opened = await open_case(temporal, parts.settings.task_queue, intake, parts.vault, reporter)
+        opened = await open_case(
+            temporal, parts.settings.task_queue, intake, parts.vault, reporter, parts.settings.intake_wait
+        )
     except IntakeError as err:
         raise ApiError(422, "InvalidInput", f"{err.field}：{err.message}") from err
     if opened.existed:

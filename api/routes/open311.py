@@ -405,7 +405,9 @@ async def create_request(request: Request, response: Response, parts: PartsDep) 
     reporter = (name, body.phone) if body.phone else None
     try:
         check_intake(intake, policy)
-        opened = await open_case(await parts.temporal(), parts.settings.task_queue, intake, parts.vault, reporter)
+        opened = await open_case(
+            await parts.temporal(), parts.settings.task_queue, intake, parts.vault, reporter, parts.settings.intake_wait
+        )
     except IntakeError as err:
         raise Open311Error(400, f"{_OPEN311_FIELD.get(err.field, err.field)}：{err.message}") from err
     handle, existed, view = opened.handle, opened.existed, opened.view

@@ -3,30 +3,71 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import uvicorn
 
 from api.main import create_app
+from config import Settings
 from tests.api.conftest import Stack, free_port, key
+from worker import build_worker
 
 
-async def test_action_while_temporal_is_unreachable_is_503_with_retry_after(stack: Stack) -> None:
-    # The same read model and keys, but a Temporal address nothing listens on.
-    cfg = stack.settings.model_copy(update={"temporal_address": f"127.0.0.1:{free_port()}", "api_port": free_port()})
+@asynccontextmanager
+async def api_with(stack: Stack, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A second API on the suite's read model and keys, with some settings changed."""
+    cfg: Settings = stack.settings.model_copy(update={"api_port": free_port(), **settings})
     server = uvicorn.Server(uvicorn.Config(create_app(cfg), host="127.0.0.1", port=cfg.api_port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.05)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{cfg.api_port}", timeout=30) as api:
-            r = await api.post("/cases/case-hotline12345-any/sign", json={}, headers=key("grid-a1-1"))
-            assert r.status_code == 503 and r.json()["code"] == "TemporalUnavailable"
-            assert int(r.headers["retry-after"]) > 0
-            assert (await api.get("/healthz")).status_code == 503
+            yield api
     finally:
         server.should_exit = True
         await task
+
+
+async def test_action_while_temporal_is_unreachable_is_503_with_retry_after(stack: Stack) -> None:
+    async with api_with(stack, temporal_address=f"127.0.0.1:{free_port()}") as api:
+        r = await api.post("/cases/case-hotline12345-any/sign", json={}, headers=key("grid-a1-1"))
+        assert r.status_code == 503 and r.json()["code"] == "TemporalUnavailable"
+        assert int(r.headers["retry-after"]) > 0
+        assert (await api.get("/healthz")).status_code == 503
+
+
+async def test_repeat_while_the_worker_is_away_answers_from_the_read_model(stack: Stack) -> None:
+    """The worker that dispatched a case is gone (a restart): the channel's repeat of the ticket is answered
+    with the case it already is, its status as last recorded, within the configured wait."""
+    queue = f"queue-{uuid.uuid4().hex[:8]}"
+    body = {
+        "channel_ticket_id": uuid.uuid4().hex[:12],
+        "category": "street_vending",
+        "title": "占道经营",
+        "description": "早市占道",
+        "location": {"grid_id": "grid-a1-1", "address": "多福巷"},
+        "reporter": {},
+    }
+    channel = key("hotline12345")
+    async with api_with(stack, task_queue=queue, intake_wait_seconds=1.0) as api:
+        worker = build_worker(
+            stack.temporal, task_queue=queue, database_url=stack.settings.database_url, webhook_url=""
+        )
+        async with worker:
+            first = await api.post("/cases", json=body, headers=channel)
+        assert first.status_code == 201, first.text
+        assert first.json()["status"] == "dispatched"
+        again = await api.post("/cases", json=body, headers=channel)
+        assert again.status_code == 202, again.text
+        case = again.json()
+        assert case["case_id"] == first.json()["case_id"] and case["created"] is False
+        assert (case["status"], case["holder"]) == ("dispatched", "grid-a1-1")
+    await stack.temporal.get_workflow_handle(case["case_id"]).terminate("test over")
 
 
 async def test_intake_with_no_worker_answering_is_accepted_not_lost(stack: Stack, tmp_path: object) -> None:
