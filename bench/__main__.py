@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-import subprocess
 import time
 import traceback
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import escalation, intake_load, lifecycle, live_cases
-from bench.common import RESULTS, machine, write_results
+from bench.common import RESULTS, machine, revision, write_results
 from bench.stack import write_bytecode
 from config import ROOT
 
@@ -100,16 +99,6 @@ def runners(s: dict[str, Any]) -> dict[str, tuple[Callable[[], Any], Callable[[d
     }
 
 
-def revision() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True, timeout=10
-        )
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def versions() -> dict[str, str]:
     found = {}
     for name in ("fastapi", "uvicorn", "sqlalchemy", "pydantic", "httpx"):
@@ -120,7 +109,7 @@ def versions() -> dict[str, str]:
     return found
 
 
-def header(stamp: str, mode: str, took: dict[str, float]) -> str:
+def header(stamp: str, mode: str, took: dict[str, float], measured: str) -> str:
     m = machine()
     lines = [
         f"# Benchmarks, {stamp}{mode}",
@@ -128,7 +117,7 @@ def header(stamp: str, mode: str, took: dict[str, float]) -> str:
         f"- machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['platform']}",
         f"- versions: Python {m['python']}, temporalio {m['temporalio']}, Temporal CLI {m['temporal_cli']}, "
         + ", ".join(f"{k} {v}" for k, v in versions().items())
-        + f"; engine {revision()}",
+        + f"; engine {measured}",
         "- took: " + ", ".join(f"{name} {seconds / 60:.1f} min" for name, seconds in took.items()),
         f"- total: {sum(took.values()) / 60:.1f} min",
         "",
@@ -151,6 +140,7 @@ def refresh_readme(text: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    measured = revision()  # before any result file is written, so "-dirty" means uncommitted code
     write_bytecode()
     chosen, full = sizes(args)
     todo = runners(chosen)
@@ -179,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     mode = "" if full else " (reduced sizes or a subset, not the defaults)"
     if args.quick:
         mode = " (quick smoke run: sizes too small for the figures to mean anything)"
-    report = header(stamp, mode, took) + "\n" + "\n".join(summaries)
+    report = header(stamp, mode, took, measured) + "\n" + "\n".join(summaries)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.md").write_text(report, encoding="utf-8")
     if full and not failed:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,22 @@ def machine() -> dict[str, Any]:
     }
 
 
+@cache
+def revision() -> str:
+    """The engine's commit, taken once per run (the first call), before it writes any result file."""
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=RESULTS.parents[1],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
 def rss_bytes(pid: int | None = None) -> int:
     with open(f"/proc/{pid or os.getpid()}/status") as f:
         for line in f:
@@ -77,7 +94,7 @@ def percentile(values: list[float], p: float) -> float:
 def write_results(name: str, results: dict[str, Any], summary: str) -> Path:
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    doc = {"benchmark": name, "at": stamp, "machine": machine(), **results}
+    doc = {"benchmark": name, "at": stamp, "revision": revision(), "machine": machine(), **results}
     path = RESULTS / f"{stamp}-{name}.json"
     path.write_text(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
     (RESULTS / f"latest-{name}.md").write_text(summary)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import tempfile
 import time
@@ -17,6 +18,7 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
+import logs
 from bench.baseline import BaselineWorkflow
 from bench.common import report, temporal_server
 from bench.stack import cpu_seconds
@@ -115,6 +117,7 @@ class Tally:
 async def run(n: int = 500, concurrency: int = 50, rounds: int = 5) -> dict[str, Any]:
     """`n` cases of each kind, in `rounds` interleaved rounds, so that a machine whose speed drifts during the
     run (a shared VM) weighs on every kind alike."""
+    logs.configure(level=logging.WARNING)  # the workers run in this process: a line per case would bury the figures
     kinds = {"baseline": ("bench-base", baseline_case), "engine": ("bench-cases", real_case)}
     kinds["engine_unsandboxed"] = ("bench-bare", real_case)
     tallies = {kind: Tally() for kind in kinds}

@@ -182,7 +182,7 @@ async def run(
     slice_seconds: float = 150.0,
     concurrency: int = 50,
     sample: int = 100,
-    baseline_cases: int = 5000,
+    baseline_cases: int = 2000,
 ) -> dict[str, Any]:
     sample, baseline_cases = min(sample, cases), min(baseline_cases, cases)
     with tempfile.TemporaryDirectory(prefix="bench-live-") as tmp_name:
@@ -260,7 +260,7 @@ def main() -> None:
     parser.add_argument("--slice", type=float, default=150.0, help="the sample's grid slice in seconds")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--sample", type=int, default=100)
-    parser.add_argument("--baseline-cases", type=int, default=5000)
+    parser.add_argument("--baseline-cases", type=int, default=2000)
     args = parser.parse_args()
     result = asyncio.run(run(args.cases, args.slice, args.concurrency, args.sample, args.baseline_cases))
     report("live_cases", result, summary)
