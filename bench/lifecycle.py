@@ -106,9 +106,14 @@ class Tally:
     process_cpu: float = 0.0
     server_cpu: float = 0.0
 
-    def figures(self) -> dict[str, float]:
+    @property
+    def rate(self) -> float:
+        return self.cases / self.seconds
+
+    def figures(self, baseline: Tally) -> dict[str, float]:
         return {
-            "cases_per_s": round(self.cases / self.seconds, 1),
+            "cases_per_s": round(self.rate, 1),
+            "ratio": round(self.rate / baseline.rate, 3),
             "process_cpu_per_case_ms": round(self.process_cpu / self.cases * 1000, 1),
             "server_cpu_per_case_ms": round(self.server_cpu / self.cases * 1000, 1),
         }
@@ -118,8 +123,11 @@ async def run(n: int = 500, concurrency: int = 50, rounds: int = 5) -> dict[str,
     """`n` cases of each kind, in `rounds` interleaved rounds, so that a machine whose speed drifts during the
     run (a shared VM) weighs on every kind alike."""
     logs.configure(level=logging.WARNING)  # the workers run in this process: a line per case would bury the figures
-    kinds = {"baseline": ("bench-base", baseline_case), "engine": ("bench-cases", real_case)}
-    kinds["engine_unsandboxed"] = ("bench-bare", real_case)
+    kinds = {
+        "baseline": ("bench-base", baseline_case),
+        "engine": ("bench-cases", real_case),
+        "engine_unsandboxed": ("bench-bare", real_case),
+    }
     tallies = {kind: Tally() for kind in kinds}
     sizes = [n // rounds + (1 if i < n % rounds else 0) for i in range(rounds)]
     async with temporal_server() as server:
@@ -140,11 +148,9 @@ async def run(n: int = 500, concurrency: int = 50, rounds: int = 5) -> dict[str,
                         t.process_cpu += cpu_seconds(os.getpid()) - cpu
                         t.server_cpu += cpu_seconds(server.process.pid) - server_cpu
                         t.cases += size
-    figures = {kind: t.figures() for kind, t in tallies.items()}
-    base_rate = figures["baseline"]["cases_per_s"]
     return {
         "parameters": {"cases": n, "concurrency": concurrency, "rounds": rounds},
-        **{kind: {**f, "ratio": round(f["cases_per_s"] / base_rate, 3)} for kind, f in figures.items()},
+        **{kind: t.figures(tallies["baseline"]) for kind, t in tallies.items()},
     }
 
 
