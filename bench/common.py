@@ -17,6 +17,7 @@ from typing import Any
 
 from temporalio.client import Client
 
+from config import ROOT
 from scripts.run import free_port, start_dev_server, stop_process, wait_for_temporal
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -64,7 +65,7 @@ def revision() -> str:
     try:
         out = subprocess.run(
             ["git", "describe", "--always", "--dirty"],
-            cwd=RESULTS.parents[1],
+            cwd=ROOT,
             capture_output=True,
             text=True,
             timeout=10,

@@ -100,11 +100,7 @@ def may_read(principal: Principal, row: CaseRow, session: SessionDep) -> None:
     },
 )
 async def create_case(
-    body: CaseCreate,
-    principal: CurrentPrincipal,
-    parts: PartsDep,
-    temporal: TemporalDep,
-    response: Response,
+    body: CaseCreate, principal: CurrentPrincipal, parts: PartsDep, temporal: TemporalDep, response: Response
 ) -> CaseCreated:
     actor = principal.case_actor()
     if actor.role is not Role.channel:

@@ -6,13 +6,18 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import uvicorn
 
+from activities.db import engine_for
+from activities.vault import ReporterVault
 from api.main import create_app
 from config import Settings
+from models.case import Intake, Location
+from services.intake import open_case
 from tests.api.conftest import Stack, free_port, key
 from worker import build_worker
 
@@ -70,17 +75,9 @@ async def test_repeat_while_the_worker_is_away_answers_from_the_read_model(stack
     await stack.temporal.get_workflow_handle(case["case_id"]).terminate("test over")
 
 
-async def test_intake_with_no_worker_answering_is_accepted_not_lost(stack: Stack, tmp_path: object) -> None:
+async def test_intake_with_no_worker_answering_is_accepted_not_lost(stack: Stack) -> None:
     """Dispatch cannot happen in time (no worker polls the queue): the case is durable and said to be accepted,
     and a repeat of the ticket is answered as the same case rather than left hanging."""
-    import uuid
-    from datetime import UTC, datetime, timedelta
-
-    from activities.db import engine_for
-    from activities.vault import ReporterVault
-    from models.case import Intake, Location
-    from services.intake import open_case
-
     intake = Intake(
         channel="hotline12345",
         channel_ticket_id=uuid.uuid4().hex[:12],
