@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import PositiveFloat, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
@@ -30,12 +31,21 @@ class Settings(BaseSettings):
     """How long a channel's submission waits for dispatch (or a repeated ticket for its case) before 202."""
     workflow_sandbox: bool = True
     """Run workflows in Temporal's import sandbox (safer, slower); tests always do."""
+    worker_processes: PositiveInt = Field(default_factory=lambda: os.cpu_count() or 1)
+    """Processes `python worker.py` serves with: workflow code is Python, which runs on one core per process."""
+    workflow_cache: PositiveInt = 1000
+    """Cases the worker keeps in memory, shared among its processes (temporalio's default for one process)."""
     demo_keys: bool = False
     """Seed `demo-<actor id>` keys for every actor of the directory (what `make run` does)."""
 
     @property
     def intake_wait(self) -> timedelta:
         return timedelta(seconds=self.intake_wait_seconds)
+
+    @property
+    def cache_per_process(self) -> int:
+        # temporalio needs room for at least two cached workflows per worker.
+        return max(2, self.workflow_cache // self.worker_processes)
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:

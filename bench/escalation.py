@@ -34,6 +34,7 @@ from bench.stack import (
     wait_rows,
 )
 from bench.timer_baseline import TimerWorkflow
+from config import settings
 
 ENGINE_QUEUE = "bench-escalation"
 TIMER_QUEUE = "bench-escalation-timer"
@@ -100,7 +101,12 @@ async def run(cases: int = 1000, slice_seconds: float = 90.0, concurrency: int =
     late = [(at - due).total_seconds() for at, due, _ in escalations.values()]
     dues = [due for _, due, _ in escalations.values()]
     return {
-        "parameters": {"cases": cases, "slice_seconds": slice_seconds, "start_concurrency": concurrency},
+        "parameters": {
+            "cases": cases,
+            "slice_seconds": slice_seconds,
+            "start_concurrency": concurrency,
+            "worker_processes": settings.worker_processes,
+        },
         "baseline": {
             "start_s": round(base_start_s, 2),
             "deadline_spread_s": round((max(base_due) - min(base_due)).total_seconds(), 2) if base_due else None,
@@ -148,7 +154,8 @@ def summary(r: dict[str, Any]) -> str:
     return (
         "## Escalation punctuality\n\n"
         f"{p['cases']} general cases (street_vending at the grid), grid slice {p['slice_seconds']:g} s "
-        f"(bench/short_limits.toml), released together, {p['start_concurrency']} starts at a time. Lateness = "
+        f"(bench/short_limits.toml), released together, {p['start_concurrency']} starts at a time; each worker in "
+        f"{p['worker_processes']} processes. Lateness = "
         "recorded `auto_escalate` time − its deadline (engine); `workflow.now()` on waking − due time "
         "(baseline: a bare workflow sleeping for the same slice).\n\n"
         "| lateness (s) | baseline (bare timer) | engine (auto escalation) |\n|---|---|---|\n"

@@ -5,8 +5,8 @@ model once, and a repeated ticket must have answered 200 (202 while still dispat
 id. Baseline in the same run: the same load against GET /units (same process, same middleware and key check,
 reads only the in-memory policy), the framework + HTTP cost.
 
-The worker and the API run as `make run` runs them, each in a process of its own; the load generator is this
-process, so it shares neither's GIL.
+The worker and the API run as `make run` runs them, in processes of their own (the worker's WORKER_PROCESSES);
+the load generator is this process, so it shares neither's GIL.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from bench.stack import (
     CATEGORY,
     GRID,
     api_server,
-    cpu_seconds,
     engine_worker,
+    family_cpu_seconds,
+    family_rss_bytes,
     mib,
     read_model,
     spread,
@@ -40,6 +41,7 @@ from bench.stack import (
     wait_for_poller,
     wait_rows,
 )
+from config import settings
 from policy import POLICY_DIR
 
 QUEUE = "bench-intake"
@@ -155,9 +157,9 @@ async def run(rate: float = 50.0, seconds: float = 60.0) -> dict[str, Any]:
                         return sample
 
                     procs = {"api": api.pid, "worker": worker.pid, "temporal": server.process.pid}
-                    cpu0 = {k: cpu_seconds(v) for k, v in procs.items()}
+                    cpu0 = {k: family_cpu_seconds(v) for k, v in procs.items()}
                     base_samples, base_wall = await open_loop(rate, seconds, units)
-                    base_cpu = {k: round((cpu_seconds(v) - cpu0[k]) / base_wall, 2) for k, v in procs.items()}
+                    base_cpu = {k: round((family_cpu_seconds(v) - cpu0[k]) / base_wall, 2) for k, v in procs.items()}
 
                     accepted: list[tuple[str, str]] = []  # (ticket, case id) of answered 201s
                     rng = random.Random(7)
@@ -173,18 +175,21 @@ async def run(rate: float = 50.0, seconds: float = 60.0) -> dict[str, Any]:
                                 accepted.append((ticket, str(sample.case_id)))
                         return sample
 
-                    cpu0 = {k: cpu_seconds(v) for k, v in procs.items()}
+                    cpu0 = {k: family_cpu_seconds(v) for k, v in procs.items()}
                     samples, wall = await open_loop(rate, seconds, create)
-                    cpu = {k: round((cpu_seconds(v) - cpu0[k]) / wall, 2) for k, v in procs.items()}
-                api_rss, worker_rss = rss_bytes(api.pid), rss_bytes(worker.pid)
+                    cpu = {k: round((family_cpu_seconds(v) - cpu0[k]) / wall, 2) for k, v in procs.items()}
+                api_rss, worker_rss = rss_bytes(api.pid), family_rss_bytes(worker.pid)
                 check = await verify(samples, sqlite_path(database_url), client, prefix, WARM_UP)
                 # What the requests cost in all: a saturated system is still working when the load stops.
-                served = {k: round((cpu_seconds(v) - cpu0[k]) / len(samples) * 1000, 1) for k, v in procs.items()}
+                served = {
+                    k: round((family_cpu_seconds(v) - cpu0[k]) / len(samples) * 1000, 1) for k, v in procs.items()
+                }
     return {
         "parameters": {"rate_per_s": rate, "seconds": seconds, "repeat_every": REPEAT_EVERY},
         "baseline": {**figures(base_samples, base_wall), "cores_used": base_cpu},
         "engine": {**figures(samples, wall), **check, "cores_used": cpu, "cpu_ms_per_request_served": served},
         "cores": os.cpu_count(),
+        "worker_processes": settings.worker_processes,
         "api_rss_mib": mib(api_rss),
         "worker_rss_mib": mib(worker_rss),
     }
@@ -270,8 +275,8 @@ def summary(r: dict[str, Any]) -> str:
     return (
         "## Intake API under load\n\n"
         f"Open loop, {p['rate_per_s']:g} requests/s for {p['seconds']:g} s (latency from each request's scheduled "
-        f"time); 1 in {p['repeat_every']} POSTs repeats an accepted ticket. Worker and API in processes of their "
-        "own (SQLite read model).\n\n"
+        f"time); 1 in {p['repeat_every']} POSTs repeats an accepted ticket. Worker ({r['worker_processes']} "
+        "processes) and API in processes of their own (SQLite read model).\n\n"
         "| | baseline (GET /units) | engine (POST /cases) |\n|---|---|---|\n"
         + row("p50 latency (ms)", "p50")
         + row("p99 latency (ms)", "p99")

@@ -2,12 +2,13 @@
 (its SQLite database), and do they still escalate on time afterwards? Against M bare timer workflows
 (bench/timer_baseline.py) measured the same way, each kind on a fresh dev server with a database file.
 
-The worker runs as `python worker.py` in a process of its own, so its RSS is its own. `sample` of the M cases
-are general cases on the short policy with a grid slice of `slice` seconds; the others are the same case filed as
-疑难 (complex: slices in working days), so none of them fires while measured. The sample and the EVICT_AFTER
-cases after it are started once the fleet before them is dispatched: those push the sample out of the worker's
-cache (1,000), and its slice ends soon after the fleet is waiting, however long starting the fleet takes. Each
-sample case must then record an automatic escalation to the community at its deadline, replayed among the M.
+The worker runs as `python worker.py` in processes of its own (WORKER_PROCESSES), so their RSS is theirs. `sample`
+of the M cases are general cases on the short policy with a grid slice of `slice` seconds; the others are the same
+case filed as 疑难 (complex: slices in working days), so none of them fires while measured. The sample and the
+EVICT_AFTER cases after it are started once the fleet before them is dispatched: those push the sample out of the
+worker's cache (WORKFLOW_CACHE, shared among its processes), and its slice ends soon after the fleet is waiting,
+however long starting the fleet takes. Each sample case must then record an automatic escalation to the community
+at its deadline, replayed among the M.
 
 The baseline's per-workflow figures come from `baseline_cases` bare timers (fewer than M by default: starting
 20,000 of them takes the server about ten minutes of a 2-core machine and tells nothing more per workflow).
@@ -32,6 +33,8 @@ from bench.stack import (
     cpu_seconds,
     db_bytes,
     engine_worker,
+    family_cpu_seconds,
+    family_rss_bytes,
     grid_escalations,
     mib,
     short_policy_dir,
@@ -45,6 +48,7 @@ from bench.stack import (
     wait_rows,
 )
 from bench.timer_baseline import TimerWorkflow
+from config import settings
 from models.policy import Urgency
 
 QUEUE = "bench-live"
@@ -52,8 +56,10 @@ TIMER_QUEUE = "bench-live-timer"
 ON_TIME = 1.0  # seconds: an escalation later than this after its deadline is counted as late
 
 
-CACHE = 1000  # temporalio's default max_cached_workflows; worker.py does not set it
-EVICT_AFTER = CACHE + 100  # cases started after the sample, enough to evict it from the cache
+CACHE = settings.workflow_cache  # what the worker's processes keep in memory, all together
+# Cases started after the sample, enough to evict it from every process's share of the cache, however the
+# processes happen to divide them.
+EVICT_AFTER = CACHE + 300
 
 
 def footprint(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, Any]:
@@ -73,8 +79,8 @@ def footprint(before: dict[str, float], after: dict[str, float], n: int) -> dict
 
 def measure(worker_pid: int, server_pid: int, db: Path) -> dict[str, float]:
     return {
-        "rss": rss_bytes(worker_pid),
-        "cpu": cpu_seconds(worker_pid),
+        "rss": family_rss_bytes(worker_pid),
+        "cpu": family_cpu_seconds(worker_pid),
         "server_db": db_bytes(db),
         "server_rss": rss_bytes(server_pid),
         "server_cpu": cpu_seconds(server_pid),
@@ -154,7 +160,7 @@ async def engine(n: int, slice_seconds: float, concurrency: int, sample: int, tm
                 if len(escalations) >= len(chosen):
                     break
                 await asyncio.sleep(1)
-            rss_after_escalations = rss_bytes(proc.pid)
+            rss_after_escalations = family_rss_bytes(proc.pid)
     late = [(at - due).total_seconds() for at, due, _ in escalations.values()]
     return {
         "start_s": round(start_s, 1),
@@ -179,7 +185,7 @@ async def engine(n: int, slice_seconds: float, concurrency: int, sample: int, tm
 
 async def run(
     cases: int = 20000,
-    slice_seconds: float = 150.0,
+    slice_seconds: float = 120.0,
     concurrency: int = 50,
     sample: int = 100,
     baseline_cases: int = 2000,
@@ -199,7 +205,8 @@ async def run(
             "start_concurrency": concurrency,
             "sample": sample,
             "baseline_cases": baseline_cases,
-            "max_cached_workflows": CACHE,
+            "worker_processes": settings.worker_processes,
+            "workflow_cache": CACHE,
         },
         "baseline": base,
         "engine": eng,
@@ -225,8 +232,9 @@ def summary(r: dict[str, Any]) -> str:
     return (
         "## Live cases\n\n"
         f"{p['cases']} cases waiting on their timers at once, against {p['baseline_cases']} bare workflows sleeping "
-        "a day; each kind on a fresh dev server with a SQLite file, the worker in a process of its own "
-        f"(max_cached_workflows = {p['max_cached_workflows']}, temporalio's default). {p['sample']} of the cases, "
+        "a day; each kind on a fresh dev server with a SQLite file, the worker in processes of its own "
+        f"({p['worker_processes']}, keeping {p['workflow_cache']} workflows in memory between them; RSS and CPU are "
+        f"their sum). {p['sample']} of the cases, "
         f"started with the last {EVICT_AFTER} once the others were dispatched (so evicted from the cache by those), "
         "are general with a "
         f"{p['slice_seconds']:g} s grid slice; the rest are filed as 疑难 (slices in working days), so that none "
@@ -257,7 +265,7 @@ def summary(r: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=20000)
-    parser.add_argument("--slice", type=float, default=150.0, help="the sample's grid slice in seconds")
+    parser.add_argument("--slice", type=float, default=120.0, help="the sample's grid slice in seconds")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--sample", type=int, default=100)
     parser.add_argument("--baseline-cases", type=int, default=2000)

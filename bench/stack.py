@@ -1,6 +1,6 @@
 """What the escalation, intake and live-case benchmarks share: the short-limit policy, the worker and API as
-processes of their own (so their RSS and CPU are theirs, and they do not share the load generator's GIL),
-starting many cases at once, and reading the read model."""
+processes of their own (so their RSS and CPU are theirs, and they do not share the load generator's GIL; the
+worker's figures sum its WORKER_PROCESSES processes), starting many cases at once, and reading the read model."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from bench.common import percentile
-from config import ROOT
+from bench.common import percentile, rss_bytes
+from config import ROOT, settings
 from models.case import CaseInput, Intake, Location, case_id_for
 from models.policy import Urgency
 from policy import FILES, POLICY_DIR, load_policy
@@ -80,6 +80,34 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def family(pid: int) -> list[int]:
+    """`pid` and its child processes: a worker serving in several processes (processes.py)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):  # gone meanwhile
+            continue
+        if parent == pid:
+            children.append(int(stat.parent.name))
+    return [pid, *children]
+
+
+def family_cpu_seconds(pid: int) -> float:
+    return sum(_or_zero(cpu_seconds, p) for p in family(pid))
+
+
+def family_rss_bytes(pid: int) -> int:
+    return sum(_or_zero(rss_bytes, p) for p in family(pid))
+
+
+def _or_zero(measure: Callable[[int], float], pid: int) -> Any:
+    try:
+        return measure(pid)
+    except OSError:  # the process ended after it was listed
+        return 0
 
 
 @contextmanager
@@ -175,7 +203,7 @@ def log_tail(path: Path, lines: int = 15) -> str:
 async def wait_for_poller(
     client: Client, queue: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90
 ) -> None:
-    """Until a worker polls `queue`; fails at once if the worker process exits."""
+    """Until every process of a worker (WORKER_PROCESSES) polls `queue`; fails at once if the worker exits."""
     end = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
@@ -187,10 +215,10 @@ async def wait_for_poller(
                 task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
             )
         )
-        if resp.pollers:
+        if len({p.identity for p in resp.pollers}) >= settings.worker_processes:
             return
         if time.monotonic() > end:
-            raise TimeoutError(f"no worker polls {queue} after {timeout:.0f}s:\n{log_tail(log)}")
+            raise TimeoutError(f"{len(resp.pollers)} processes poll {queue} after {timeout:.0f}s:\n{log_tail(log)}")
         await asyncio.sleep(0.25)
 
 
@@ -228,15 +256,16 @@ async def workflow_backlog(client: Client, queue: str) -> int:
 async def wait_idle(
     client: Client, queue: str, pid: int, *, timeout: float, window: float = 2.0, busy: float = 0.05
 ) -> float:
-    """Until `queue` has no backlog and process `pid` used less than `busy` of a core over `window` s.
+    """Until `queue` has no backlog and process `pid` with its children used less than `busy` of a core over
+    `window` s.
 
     Returns the seconds waited (the caller's timeout raises).
     """
     started = time.monotonic()
     while True:
-        before = cpu_seconds(pid)
+        before = family_cpu_seconds(pid)
         await asyncio.sleep(window)
-        used = (cpu_seconds(pid) - before) / window
+        used = (family_cpu_seconds(pid) - before) / window
         if used < busy and await workflow_backlog(client, queue) == 0:
             return time.monotonic() - started
         if time.monotonic() - started > timeout:

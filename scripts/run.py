@@ -32,6 +32,7 @@ from temporalio.service import RPCError, RPCStatusCode
 import logs
 from config import ROOT, Settings, bundled_binary, settings
 from models.search import ALL_KEYS
+from processes import die_with_parent
 
 log = structlog.get_logger("run")
 
@@ -75,15 +76,6 @@ def search_attribute_flags(keys: Iterable[SearchAttributeKey[Any]] = ALL_KEYS) -
     return flags
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Linux: have the kernel SIGTERM the child if this process dies without stopping it (no orphans)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
 def _spawn(
     args: Sequence[str], *, stdout: IO[Any] | int | None = None, env: Mapping[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
@@ -96,7 +88,7 @@ def _spawn(
         stdout=stdout,
         stderr=subprocess.STDOUT if stdout is not None else None,
         start_new_session=True,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
     )
 
 
