@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import PositiveFloat, PositiveInt, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
@@ -31,10 +30,13 @@ class Settings(BaseSettings):
     """How long a channel's submission waits for dispatch (or a repeated ticket for its case) before 202."""
     workflow_sandbox: bool = True
     """Run workflows in Temporal's import sandbox (safer, slower); tests always do."""
-    worker_processes: PositiveInt = Field(default_factory=lambda: os.cpu_count() or 1)
-    """Processes `python worker.py` serves with: workflow code is Python, which runs on one core per process."""
+    worker_processes: PositiveInt = 1
+    """Processes `python worker.py` serves with. Workflow code is Python, which runs on one core per process: on
+    a machine of its own the worker can use one per core; beside the Temporal server (`make run`) one is best,
+    or the server that fires the timers is left short of CPU (see README, Benchmarks)."""
     workflow_cache: PositiveInt = 1000
-    """Cases the worker keeps in memory, shared among its processes (temporalio's default for one process)."""
+    """Cases the worker keeps in memory (temporalio's default), shared among its processes; a case not among them
+    is rebuilt from its history (replayed) for its next task."""
     demo_keys: bool = False
     """Seed `demo-<actor id>` keys for every actor of the directory (what `make run` does)."""
 

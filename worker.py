@@ -1,7 +1,7 @@
 """The worker: runs CaseWorkflow, WhistleWorkflow and their activities against TEMPORAL_ADDRESS.
 
-`python worker.py` serves in WORKER_PROCESSES processes (one per core by default) on one task queue; Temporal
-hands a case's next task to the process that holds it in memory.
+`python worker.py` serves in WORKER_PROCESSES processes (one by default) on one task queue; Temporal hands a
+case's next task to the process that holds it in memory.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from config import Settings
 from models.case import Intake, Location
 from services.intake import open_case
 from tests.api.conftest import Stack, free_port, key
+from tests.api.test_open311 import BASE, form
 from worker import build_worker
 
 
@@ -96,3 +97,21 @@ async def test_intake_with_no_worker_answering_is_accepted_not_lost(stack: Stack
     again = await open_case(stack.temporal, "queue-nobody-polls", intake, vault, None, timeout=timedelta(seconds=1))
     assert again.existed and again.view is None and again.handle.id == opened.handle.id
     await opened.handle.terminate("test over")
+
+
+async def test_open311_intake_with_no_worker_answering_is_accepted_not_lost(stack: Stack) -> None:
+    """The same through Open311: the request gets its id and a notice that dispatch is under way, the case is
+    durable, and the channel's retry with the same Idempotency-Key is the same request."""
+    headers = {"Idempotency-Key": f"app-{uuid.uuid4()}"}
+    async with api_with(stack, task_queue="queue-nobody-polls", intake_wait_seconds=1.0) as api:
+        first = await api.post(f"{BASE}/requests.json", data=form(), headers=headers)
+        assert first.status_code == 201, first.text
+        [created] = first.json()
+        assert created["service_notice"] == "已受理，正在派单。"
+        again = await api.post(f"{BASE}/requests.json", data=form(), headers=headers)
+        assert again.status_code == 200, again.text
+        assert again.json()[0]["service_request_id"] == created["service_request_id"]
+    handle = stack.temporal.get_workflow_handle(created["service_request_id"])
+    desc = await handle.describe()
+    assert desc.status is not None and desc.status.name == "RUNNING"
+    await handle.terminate("test over")
