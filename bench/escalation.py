@@ -24,6 +24,7 @@ from bench.stack import (
     COMMUNITY,
     engine_worker,
     grid_escalations,
+    processes,
     short_policy_dir,
     spread,
     sqlite_path,
@@ -155,7 +156,7 @@ def summary(r: dict[str, Any]) -> str:
         "## Escalation punctuality\n\n"
         f"{p['cases']} general cases (street_vending at the grid), grid slice {p['slice_seconds']:g} s "
         f"(bench/short_limits.toml), released together, {p['start_concurrency']} starts at a time; each worker in "
-        f"{p['worker_processes']} processes. Lateness = "
+        f"{processes(p['worker_processes'])}. Lateness = "
         "recorded `auto_escalate` time − its deadline (engine); `workflow.now()` on waking − due time "
         "(baseline: a bare workflow sleeping for the same slice).\n\n"
         "| lateness (s) | baseline (bare timer) | engine (auto escalation) |\n|---|---|---|\n"

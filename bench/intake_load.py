@@ -34,6 +34,7 @@ from bench.stack import (
     family_cpu_seconds,
     family_rss_bytes,
     mib,
+    processes,
     read_model,
     spread,
     sqlite_path,
@@ -275,8 +276,8 @@ def summary(r: dict[str, Any]) -> str:
     return (
         "## Intake API under load\n\n"
         f"Open loop, {p['rate_per_s']:g} requests/s for {p['seconds']:g} s (latency from each request's scheduled "
-        f"time); 1 in {p['repeat_every']} POSTs repeats an accepted ticket. Worker ({r['worker_processes']} "
-        "processes) and API in processes of their own (SQLite read model).\n\n"
+        f"time); 1 in {p['repeat_every']} POSTs repeats an accepted ticket. "
+        f"Worker ({processes(r['worker_processes'])}) and API in processes of their own (SQLite read model).\n\n"
         "| | baseline (GET /units) | engine (POST /cases) |\n|---|---|---|\n"
         + row("p50 latency (ms)", "p50")
         + row("p99 latency (ms)", "p99")

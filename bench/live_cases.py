@@ -37,6 +37,7 @@ from bench.stack import (
     family_rss_bytes,
     grid_escalations,
     mib,
+    processes,
     short_policy_dir,
     spread,
     sqlite_path,
@@ -214,6 +215,12 @@ async def run(
     }
 
 
+def _workers(n: int, cache: int) -> str:
+    if n == 1:
+        return f"one process, caching {cache} workflows"
+    return f"{processes(n)} caching {cache} workflows between them; RSS and CPU are their sum"
+
+
 def summary(r: dict[str, Any]) -> str:
     p, b, e, s = r["parameters"], r["baseline"], r["engine"], r["engine"]["sample"]
 
@@ -232,9 +239,8 @@ def summary(r: dict[str, Any]) -> str:
     return (
         "## Live cases\n\n"
         f"{p['cases']} cases waiting on their timers at once, against {p['baseline_cases']} bare workflows sleeping "
-        "a day; each kind on a fresh dev server with a SQLite file, the worker in processes of its own "
-        f"({p['worker_processes']}, keeping {p['workflow_cache']} workflows in memory between them; RSS and CPU are "
-        f"their sum). {p['sample']} of the cases, "
+        "a day; each kind on a fresh dev server with a SQLite file, the worker on its own "
+        f"({_workers(p['worker_processes'], p['workflow_cache'])}). {p['sample']} of the cases, "
         f"started with the last {EVICT_AFTER} once the others were dispatched (so evicted from the cache by those), "
         "are general with a "
         f"{p['slice_seconds']:g} s grid slice; the rest are filed as 疑难 (slices in working days), so that none "

@@ -398,5 +398,9 @@ def spread(values: list[float], digits: int = 3) -> dict[str, float | int]:
     }
 
 
+def processes(n: int) -> str:
+    return "one process" if n == 1 else f"{n} processes"
+
+
 def mib(n: float) -> float:
     return round(n / 2**20, 1)
