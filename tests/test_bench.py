@@ -1,0 +1,72 @@
+"""The benchmarks' own arithmetic and bookkeeping: what would misreport a figure if it were wrong."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench import __main__ as bench_main
+from bench.common import percentile, rss_bytes
+from bench.live_cases import CACHE, footprint
+from bench.stack import cpu_seconds, family, family_cpu_seconds, family_rss_bytes, spread
+
+
+def test_percentiles_interpolate_between_ranks() -> None:
+    values = [float(v) for v in range(1, 101)]  # 1..100, shuffled order must not matter
+    values.reverse()
+    assert percentile(values, 0.5) == pytest.approx(50.5)
+    assert percentile(values, 0.99) == pytest.approx(99.01)
+    assert percentile(values, 1.0) == 100.0 and percentile(values, 0.0) == 1.0
+    assert math.isnan(percentile([], 0.5))
+    assert spread([0.2, 0.1, 0.4]) == {"count": 3, "min": 0.1, "p50": 0.2, "p99": 0.396, "max": 0.4}
+    assert spread([]) == {"count": 0}
+
+
+def test_a_worker_s_figures_include_its_child_processes() -> None:
+    busy = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\ntime.sleep(30)"
+    child = subprocess.Popen([sys.executable, "-c", busy])
+    try:
+        deadline = time.monotonic() + 20
+        while cpu_seconds(child.pid) < 0.2:  # until the child has used its CPU
+            assert time.monotonic() < deadline, "the child never ran"
+            time.sleep(0.05)
+        assert child.pid in family(os.getpid())
+        assert family_cpu_seconds(os.getpid()) >= cpu_seconds(os.getpid()) + cpu_seconds(child.pid) - 0.05
+        assert family_rss_bytes(os.getpid()) >= rss_bytes(os.getpid()) + rss_bytes(child.pid) - 2**20
+    finally:
+        child.kill()
+        child.wait()
+    assert child.pid not in family(os.getpid())
+
+
+def test_live_case_footprint_is_per_case_and_per_cached_workflow() -> None:
+    before = {"rss": 100 * 2**20, "cpu": 10.0, "server_db": 0, "server_rss": 0, "server_cpu": 5.0}
+    after = {"rss": 500 * 2**20, "cpu": 30.0, "server_db": 2000 * 1024, "server_rss": 2**30, "server_cpu": 15.0}
+    f = footprint(before, after, 2000)
+    assert f["worker_rss_per_cached_workflow_kib"] == round(400 * 1024 / min(2000, CACHE), 1)
+    assert f["server_db_per_case_kib"] == 1.0
+    assert (f["worker_cpu_per_case_ms"], f["server_cpu_per_case_ms"]) == (10.0, 5.0)
+
+
+def test_only_a_full_run_with_the_defaults_counts_as_full() -> None:
+    assert bench_main.sizes(bench_main.parse_args([])) == ({}, True)
+    assert bench_main.sizes(bench_main.parse_args(["--quick"])) == (bench_main.QUICK, False)
+    chosen, full = bench_main.sizes(bench_main.parse_args(["--quick", "--live-cases", "7"]))
+    assert chosen["live_cases"] == 7 and not full
+    assert not bench_main.sizes(bench_main.parse_args(["--only", "lifecycle"]))[1]
+    with pytest.raises(SystemExit):
+        bench_main.parse_args(["--only", "nonsense"])
+
+
+def test_readme_summary_is_replaced_between_its_markers_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{bench_main.BEGIN}\nold\n{bench_main.END}\noutro\n", encoding="utf-8")
+    monkeypatch.setattr(bench_main, "README", readme)
+    bench_main.refresh_readme("# new figures\n")
+    assert readme.read_text(encoding="utf-8") == f"intro\n{bench_main.BEGIN}\n# new figures\n{bench_main.END}\noutro\n"
