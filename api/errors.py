@@ -46,6 +46,16 @@ def unavailable() -> ApiError:
     return ApiError(503, "TemporalUnavailable", "服务暂时不可用，请稍后重试", {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
+def busy() -> ApiError:
+    """The engine did not answer in time; the action may still take effect, so say how to check."""
+    return ApiError(
+        503,
+        "Busy",
+        "服务繁忙，请求未能及时完成：请稍后查询诉求状态，必要时带同一 Idempotency-Key 重试",
+        {"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def not_found(what: str = "诉求") -> ApiError:
     return ApiError(404, "NotFound", f"{what}不存在")
 
@@ -96,17 +106,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RPCTimeoutOrCancelledError)
     async def _slow(request: Request, exc: RPCTimeoutOrCancelledError) -> JSONResponse:
-        # The engine is too busy to answer in time; the action may still take effect, so say how to check.
         log.warning("temporal_rpc_timeout", path=request.url.path)
-        return await _api_error(
-            request,
-            ApiError(
-                503,
-                "Busy",
-                "服务繁忙，请求未能及时完成：请稍后查询诉求状态，必要时带同一 Idempotency-Key 重试",
-                {"Retry-After": str(RETRY_AFTER_SECONDS)},
-            ),
-        )
+        return await _api_error(request, busy())
 
     @app.exception_handler(RPCError)
     async def _rpc(request: Request, exc: RPCError) -> JSONResponse:

@@ -102,11 +102,19 @@ async def open_case(
         view = await client.execute_update_with_start_workflow(
             CaseWorkflow.opened, start_workflow_operation=start, rpc_timeout=timeout
         )
-    except RPCTimeoutOrCancelledError:
-        view = None  # the start is durable and dispatch under way: the caller answers "accepted"
+    except RPCTimeoutOrCancelledError as out_of_time:
         # The start operation holds the same timeout; take it, or asyncio reports it as never retrieved.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(start.workflow_handle(), 1)
+        # Only a case the server has is "accepted" (dispatch under way). If the call ran out before the start was
+        # stored, the time-out goes to the caller (503: send the ticket again), so nothing is claimed and lost.
+        try:
+            await handle.describe(rpc_timeout=QUERY_TIMEOUT)
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                raise out_of_time from None
+            raise
+        view = None
     # The handle follows the case across continue-as-new, never one run of it.
     return Opened(handle, False, view)
 

@@ -33,11 +33,12 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel import col, func, select
+from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from api import auth, metrics
 from api.deps import PartsDep, SessionDep
-from api.errors import ApiError, from_rpc
+from api.errors import ApiError, busy, from_rpc
 from models.case import (
     STATUS_LABEL,
     Actor,
@@ -105,8 +106,8 @@ class Open311Route(APIRoute):
                 return error_response(request, Open311Error(400, f"请求参数有误：{named}"))
             except ApiError as err:
                 return error_response(request, Open311Error(err.status, err.message, err.code), err.headers)
-            except RPCError as err:
-                api = from_rpc(err)
+            except (RPCError, RPCTimeoutOrCancelledError) as err:
+                api = from_rpc(err) if isinstance(err, RPCError) else busy()
                 return error_response(request, Open311Error(api.status, api.message, api.code), api.headers)
 
         return route

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,12 +12,14 @@ from typing import Any
 
 import httpx
 import uvicorn
+from temporalio.client import RPCTimeoutOrCancelledError
+from temporalio.service import RPCError
 
 from activities.db import engine_for
 from activities.vault import ReporterVault
 from api.main import create_app
 from config import Settings
-from models.case import Intake, Location
+from models.case import Intake, Location, case_id_for
 from services.intake import open_case
 from tests.api.conftest import Stack, free_port, key
 from tests.api.test_open311 import BASE, form
@@ -115,3 +118,33 @@ async def test_open311_intake_with_no_worker_answering_is_accepted_not_lost(stac
     desc = await handle.describe()
     assert desc.status is not None and desc.status.name == "RUNNING"
     await handle.terminate("test over")
+
+
+async def test_intake_out_of_time_claims_only_a_case_the_server_has(stack: Stack) -> None:
+    """However short the wait, a case is said to be accepted only if the server has it; when the call ran out
+    before the start was stored, the time-out reaches the caller (503: send the ticket again)."""
+    vault = ReporterVault(engine_for(stack.settings.database_url), stack.settings.vault_key)
+    accepted = 0
+    for wait in (0.001, 0.003, 0.01, 0.03, 0.1, 1.0):
+        intake = Intake(
+            channel="hotline12345",
+            channel_ticket_id=uuid.uuid4().hex[:12],
+            category="street_vending",
+            title="占道经营",
+            description="早市占道",
+            location=Location(grid_id="grid-a1-1", address="多福巷"),
+            reported_at=datetime.now(UTC),
+        )
+        handle = stack.temporal.get_workflow_handle(case_id_for(intake.channel, intake.channel_ticket_id))
+        try:
+            opened = await open_case(stack.temporal, "queue-nobody-polls", intake, vault, None, timedelta(seconds=wait))
+        except RPCTimeoutOrCancelledError:
+            with contextlib.suppress(RPCError):  # stored after all, later than the caller could know
+                await handle.terminate("test over")
+            continue
+        accepted += 1
+        assert opened.view is None and not opened.existed
+        desc = await handle.describe()
+        assert desc.status is not None and desc.status.name == "RUNNING", f"accepted at {wait}s, but not stored"
+        await handle.terminate("test over")
+    assert accepted, "even a one-second wait never accepted"
