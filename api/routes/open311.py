@@ -105,12 +105,17 @@ class Open311Route(APIRoute):
                 named = "；".join(f"{_loc(e['loc'])}：{e['msg']}" for e in err.errors())
                 return error_response(request, Open311Error(400, f"请求参数有误：{named}"))
             except ApiError as err:
-                return error_response(request, Open311Error(err.status, err.message, err.code), err.headers)
-            except (RPCError, RPCTimeoutOrCancelledError) as err:
-                api = from_rpc(err) if isinstance(err, RPCError) else busy()
-                return error_response(request, Open311Error(api.status, api.message, api.code), api.headers)
+                return _in_open311(request, err)
+            except RPCError as err:
+                return _in_open311(request, from_rpc(err))
+            except RPCTimeoutOrCancelledError:
+                return _in_open311(request, busy())
 
         return route
+
+
+def _in_open311(request: Request, err: ApiError) -> JSONResponse:
+    return error_response(request, Open311Error(err.status, err.message, err.code), err.headers)
 
 
 def _loc(loc: Sequence[Any]) -> str:

@@ -42,6 +42,19 @@ async def api_with(stack: Stack, **settings: Any) -> AsyncIterator[httpx.AsyncCl
         await task
 
 
+def new_intake() -> Intake:
+    """A hotline ticket never sent before."""
+    return Intake(
+        channel="hotline12345",
+        channel_ticket_id=uuid.uuid4().hex[:12],
+        category="street_vending",
+        title="占道经营",
+        description="早市占道",
+        location=Location(grid_id="grid-a1-1", address="多福巷"),
+        reported_at=datetime.now(UTC),
+    )
+
+
 async def test_action_while_temporal_is_unreachable_is_503_with_retry_after(stack: Stack) -> None:
     async with api_with(stack, temporal_address=f"127.0.0.1:{free_port()}") as api:
         r = await api.post("/cases/case-hotline12345-any/sign", json={}, headers=key("grid-a1-1"))
@@ -82,15 +95,7 @@ async def test_repeat_while_the_worker_is_away_answers_from_the_read_model(stack
 async def test_intake_with_no_worker_answering_is_accepted_not_lost(stack: Stack) -> None:
     """Dispatch cannot happen in time (no worker polls the queue): the case is durable and said to be accepted,
     and a repeat of the ticket is answered as the same case rather than left hanging."""
-    intake = Intake(
-        channel="hotline12345",
-        channel_ticket_id=uuid.uuid4().hex[:12],
-        category="street_vending",
-        title="占道经营",
-        description="早市占道",
-        location=Location(grid_id="grid-a1-1", address="多福巷"),
-        reported_at=datetime.now(UTC),
-    )
+    intake = new_intake()
     vault = ReporterVault(engine_for(stack.settings.database_url), stack.settings.vault_key)
     opened = await open_case(stack.temporal, "queue-nobody-polls", intake, vault, None, timeout=timedelta(seconds=1))
     assert opened.view is None and not opened.existed
@@ -126,15 +131,7 @@ async def test_intake_out_of_time_claims_only_a_case_the_server_has(stack: Stack
     vault = ReporterVault(engine_for(stack.settings.database_url), stack.settings.vault_key)
     accepted = 0
     for wait in (0.001, 0.003, 0.01, 0.03, 0.1, 1.0):
-        intake = Intake(
-            channel="hotline12345",
-            channel_ticket_id=uuid.uuid4().hex[:12],
-            category="street_vending",
-            title="占道经营",
-            description="早市占道",
-            location=Location(grid_id="grid-a1-1", address="多福巷"),
-            reported_at=datetime.now(UTC),
-        )
+        intake = new_intake()
         handle = stack.temporal.get_workflow_handle(case_id_for(intake.channel, intake.channel_ticket_id))
         try:
             opened = await open_case(stack.temporal, "queue-nobody-polls", intake, vault, None, timedelta(seconds=wait))
