@@ -27,6 +27,7 @@ STATUS_FOR_CODE = {
     "UnknownUnit": 422,
     "InvalidInput": 422,
     "MissingField": 422,
+    "MergeTargetNotFound": 422,
 }
 
 

@@ -415,6 +415,7 @@ class EventKind(StrEnum):
     overdue = "overdue"
     withdraw = "withdraw"
     merge = "merge"
+    merged_in = "merged_in"
     reject = "reject"
     close = "close"
 
@@ -450,6 +451,7 @@ EVENT_LABEL: dict[EventKind, str] = {
     EventKind.overdue: "超期",
     EventKind.withdraw: "撤回",
     EventKind.merge: "合并",
+    EventKind.merged_in: "重复诉求并入",
     EventKind.reject: "不予受理",
     EventKind.close: "销号",
 }

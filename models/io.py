@@ -61,6 +61,14 @@ class RecordInput(Model):
     notices: list[tuple[int, Notice]] = Field(default_factory=list, description="(event seq, notice)")
 
 
+class MergeNote(Model):
+    """A duplicate tells the case it was merged into (合并), so that case's timeline says so."""
+
+    case_id: str
+    reason: str
+    actor: str
+
+
 class WhistleNote(Model):
     """A whistle tells its case what happened, so the case keeps one ordered timeline."""
 

@@ -68,7 +68,7 @@ with workflow.unsafe.imports_passed_through():
         WhistleSummary,
         WithdrawAction,
     )
-    from models.io import CaseRowData, OpenCaseInput, OpenCaseResult, RecordInput, WhistleNote
+    from models.io import CaseRowData, MergeNote, OpenCaseInput, OpenCaseResult, RecordInput, WhistleNote
     from models.policy import Limit, Tier
     from policy.routing import approver, next_tier
     from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, plan, reject
@@ -709,6 +709,13 @@ class CaseWorkflow:
             raise reject("InvalidInput", "不能合并到本诉求自身")
 
     async def _do_merge(self, a: MergeAction) -> None:
+        if workflow.patched("merge-tells-target"):
+            # First, so that a target that is not there refuses the merge before this case changes.
+            note = MergeNote(case_id=self.s.case_id, reason=a.reason, actor=a.actor.label())
+            try:
+                await workflow.get_external_workflow_handle(a.into_case_id).signal(CaseWorkflow.merged_in, note)
+            except ApplicationError as err:
+                raise reject("MergeTargetNotFound", f"合并目标{a.into_case_id}不存在或已销号") from err
         self._event(
             EventKind.merge,
             a.actor,
@@ -717,6 +724,24 @@ class CaseWorkflow:
             data={"into": a.into_case_id},
         )
         await self._close(Outcome.merged, a.actor, f"重复诉求，并入{a.into_case_id}，销号")
+
+    @workflow.signal
+    def merged_in(self, note: MergeNote) -> None:
+        """A duplicate was merged into this case: its timeline records it, and its holder is told."""
+        if self.s.status is Status.closed:
+            return
+        holder = self.s.holder
+        told = [Notice(to=holder, text=f"【合并】{self._brief()}：重复诉求{note.case_id}已并入")] if holder else []
+        self._event(
+            EventKind.merged_in,
+            None,
+            holder,
+            f"重复诉求{note.case_id}并入本件：{note.reason}",
+            data={"from": note.case_id},
+            notices=told,
+            actor_label=note.actor,
+        )
+        self.changed = True
 
     @workflow.update
     async def reject_case(self, a: RejectAction) -> CaseView:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -178,3 +179,24 @@ async def test_directory_preview_health_and_metrics(stack: Stack) -> None:
     assert (await stack.api.get("/healthz")).json()["temporal"] is True
     text = (await stack.api.get("/metrics")).text
     assert "cases_started_total" in text and "case_rejections_total" in text
+
+
+async def test_merge_needs_a_target_and_shows_in_its_timeline(stack: Stack) -> None:
+    target = (await post(stack, CHANNEL, "/cases", new_case())).json()["case_id"]
+    duplicate = (await post(stack, CHANNEL, "/cases", new_case())).json()["case_id"]
+    r = await post(
+        stack, "supervisor-12345", f"/cases/{duplicate}/merge", {"into_case_id": "case-x-none", "reason": "重复"}
+    )
+    assert r.status_code == 422 and r.json()["code"] == "MergeTargetNotFound", r.text
+    assert "case-x-none" in r.json()["message"]
+    r = await post(
+        stack, "supervisor-12345", f"/cases/{duplicate}/merge", {"into_case_id": target, "reason": "同一问题"}
+    )
+    assert r.status_code == 200 and r.json()["status"] == "closed", r.text
+    for _ in range(100):  # the target records it on its next turn
+        tl = (await stack.api.get(f"/cases/{target}/timeline", headers=key("supervisor-12345"))).json()
+        merged = [e for e in tl["data"] if e["kind"] == "merged_in"]
+        if merged:
+            break
+        await asyncio.sleep(0.1)
+    assert len(merged) == 1 and duplicate in merged[0]["text"], tl

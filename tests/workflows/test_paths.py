@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 
@@ -168,14 +168,13 @@ async def test_suspend_stops_the_clock(env: WorkflowEnvironment, client: Client,
 
 
 async def test_withdraw_merge_and_reject_strike_the_case_off(client: Client, ticket: str) -> None:
+    target = await start_case(client, f"{ticket}-target")
+    await ready(target)
     outcomes = []
     for n, act in enumerate(
         [
             (CaseWorkflow.withdraw, WithdrawAction(actor=channel(), reason="问题已自行解决")),
-            (
-                CaseWorkflow.merge,
-                MergeAction(actor=supervisor(), into_case_id="case-hotline12345-first", reason="重复诉求"),
-            ),
+            (CaseWorkflow.merge, MergeAction(actor=supervisor(), into_case_id=target.id, reason="重复诉求")),
             (CaseWorkflow.reject_case, RejectAction(actor=supervisor(), reason="属司法诉讼事项，不属受理范围")),
         ]
     ):
@@ -191,6 +190,32 @@ async def test_withdraw_merge_and_reject_strike_the_case_off(client: Client, tic
             DeadlineKind.tier: None,
         }
     assert outcomes == [Outcome.withdrawn, Outcome.merged, Outcome.rejected]
+
+
+async def test_merge_tells_the_target_and_needs_one(client: Client, ticket: str) -> None:
+    target = await start_case(client, f"{ticket}-target")
+    duplicate = await start_case(client, f"{ticket}-dup")
+    await ready(target)
+    await ready(duplicate)
+    # A target that does not exist refuses the merge, and the duplicate stays as it was.
+    before = await duplicate.query(CaseWorkflow.view)
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await duplicate.execute_update(
+            CaseWorkflow.merge, MergeAction(actor=supervisor(), into_case_id="case-hotline12345-none", reason="重复")
+        )
+    assert getattr(err.value.cause, "type", None) == "MergeTargetNotFound"
+    assert await duplicate.query(CaseWorkflow.view) == before
+
+    await duplicate.execute_update(
+        CaseWorkflow.merge, MergeAction(actor=supervisor(), into_case_id=target.id, reason="同一地点同一问题")
+    )
+    assert (await duplicate.result()).outcome is Outcome.merged
+    events = await timeline(target)
+    merged = [e for e in events if e.kind is EventKind.merged_in]
+    assert len(merged) == 1 and merged[0].data == {"from": duplicate.id}
+    assert duplicate.id in merged[0].text and "同一地点同一问题" in merged[0].text
+    assert merged[0].unit_id == (await target.query(CaseWorkflow.view)).holder
+    assert (await target.query(CaseWorkflow.view)).status is Status.dispatched  # the target goes on as it was
 
 
 async def test_unknown_category_started_directly_is_rejected_not_stuck(client: Client, ticket: str) -> None:
