@@ -103,9 +103,9 @@ def local_activities_in(history: WorkflowHistory) -> list[str]:
 
     names = []
     for e in history.events:
-        if e.HasField("marker_recorded_event_attributes"):
-            data = e.marker_recorded_event_attributes.details["data"].payloads[0].data
-            names.append(json.loads(data)["activity_type"])
+        marker = e.marker_recorded_event_attributes
+        if e.HasField("marker_recorded_event_attributes") and marker.marker_name == "core_local_activity":
+            names.append(json.loads(marker.details["data"].payloads[0].data)["activity_type"])
     return names
 
 

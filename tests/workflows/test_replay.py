@@ -34,6 +34,8 @@ def test_histories_are_there() -> None:
     stories = {"case_reopened_then_rated", "case_auto_escalated", "case_whistled", "whistle_late_report"}
     # Cases opened before cases carried their calendar still plan through the calendar activity.
     assert {p.stem for p in HISTORIES} >= stories | {f"calendar_activity_{s}" for s in stories}
+    # 合并 tells its target since that was added (behind a patch marker): both sides, recorded after it.
+    assert {p.stem for p in HISTORIES} >= {"case_merged", "case_merged_into"}
     for path in HISTORIES:
         planned_by_activity = "plan_deadlines" in local_activities_in(load(path))
         assert planned_by_activity is path.stem.startswith("calendar_activity_"), path.stem
