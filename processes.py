@@ -54,7 +54,9 @@ def _child(target: Callable[[], None], parent: int) -> None:  # pragma: no cover
 
 
 def _exit_with(others: list[BaseProcess]) -> None:
-    multiprocessing.connection.wait([p.sentinel for p in others])
-    gone = next(p for p in others if not p.is_alive())
+    ready = multiprocessing.connection.wait([p.sentinel for p in others])
+    # By its sentinel, not is_alive(): the sentinel closes a moment before the process can be reaped.
+    gone = next(p for p in others if p.sentinel in ready)
+    gone.join(5)
     log.error("worker_process_exited", process=gone.name, pid=gone.pid, code=gone.exitcode)
     os._exit(1)  # the remaining processes get SIGTERM from the kernel (die_with_parent)
