@@ -904,9 +904,10 @@ class CaseWorkflow:
     async def _act(self, a: A, check: Callable[[A], None], do: Callable[[A], Awaitable[None]]) -> CaseView:
         async with self.lock:
             check(a)
+            await do(a)
+            # Only once done: a refused action (a merge whose target is gone) may be sent again with its key.
             if a.request_id:
                 self.s.request_ids = [*self.s.request_ids[-RECENT_REQUESTS + 1 :], a.request_id]
-            await do(a)
             await self._project()
         self.changed = True
         return self.view()

@@ -201,13 +201,16 @@ async def test_merge_tells_the_target_and_needs_one(client: Client, ticket: str)
     before = await duplicate.query(CaseWorkflow.view)
     with pytest.raises(WorkflowUpdateFailedError) as err:
         await duplicate.execute_update(
-            CaseWorkflow.merge, MergeAction(actor=supervisor(), into_case_id="case-hotline12345-none", reason="重复")
+            CaseWorkflow.merge,
+            MergeAction(actor=supervisor(), into_case_id="case-hotline12345-none", reason="重复", request_id="m-1"),
         )
     assert getattr(err.value.cause, "type", None) == "MergeTargetNotFound"
     assert await duplicate.query(CaseWorkflow.view) == before
 
+    # The same request, corrected, is not taken for a duplicate of the refused one.
     await duplicate.execute_update(
-        CaseWorkflow.merge, MergeAction(actor=supervisor(), into_case_id=target.id, reason="同一地点同一问题")
+        CaseWorkflow.merge,
+        MergeAction(actor=supervisor(), into_case_id=target.id, reason="同一地点同一问题", request_id="m-1"),
     )
     assert (await duplicate.result()).outcome is Outcome.merged
     events = await timeline(target)
