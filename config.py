@@ -46,7 +46,7 @@ class Settings(BaseSettings):
 
     @property
     def cache_per_process(self) -> int:
-        # temporalio needs room for at least two cached workflows per worker.
+        # Never 0 (which turns temporalio's cache off), however many processes share it.
         return max(2, self.workflow_cache // self.worker_processes)
 
     @model_validator(mode="after")

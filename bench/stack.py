@@ -100,10 +100,10 @@ def family_cpu_seconds(pid: int) -> float:
 
 
 def family_rss_bytes(pid: int) -> int:
-    return sum(_or_zero(rss_bytes, p) for p in family(pid))
+    return int(sum(_or_zero(rss_bytes, p) for p in family(pid)))
 
 
-def _or_zero(measure: Callable[[int], float], pid: int) -> Any:
+def _or_zero(measure: Callable[[int], float], pid: int) -> float:
     try:
         return measure(pid)
     except OSError:  # the process ended after it was listed

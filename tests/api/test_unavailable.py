@@ -7,7 +7,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -19,10 +19,11 @@ from activities.db import engine_for
 from activities.vault import ReporterVault
 from api.main import create_app
 from config import Settings
-from models.case import Intake, Location, case_id_for
+from models.case import case_id_for
 from services.intake import open_case
 from tests.api.conftest import Stack, free_port, key
 from tests.api.test_open311 import BASE, form
+from tests.helpers import intake
 from worker import build_worker
 
 
@@ -40,19 +41,6 @@ async def api_with(stack: Stack, **settings: Any) -> AsyncIterator[httpx.AsyncCl
     finally:
         server.should_exit = True
         await task
-
-
-def new_intake() -> Intake:
-    """A hotline ticket never sent before."""
-    return Intake(
-        channel="hotline12345",
-        channel_ticket_id=uuid.uuid4().hex[:12],
-        category="street_vending",
-        title="占道经营",
-        description="早市占道",
-        location=Location(grid_id="grid-a1-1", address="多福巷"),
-        reported_at=datetime.now(UTC),
-    )
 
 
 async def test_action_while_temporal_is_unreachable_is_503_with_retry_after(stack: Stack) -> None:
@@ -95,14 +83,14 @@ async def test_repeat_while_the_worker_is_away_answers_from_the_read_model(stack
 async def test_intake_with_no_worker_answering_is_accepted_not_lost(stack: Stack) -> None:
     """Dispatch cannot happen in time (no worker polls the queue): the case is durable and said to be accepted,
     and a repeat of the ticket is answered as the same case rather than left hanging."""
-    intake = new_intake()
+    fresh = intake(uuid.uuid4().hex[:12])
     vault = ReporterVault(engine_for(stack.settings.database_url), stack.settings.vault_key)
-    opened = await open_case(stack.temporal, "queue-nobody-polls", intake, vault, None, timeout=timedelta(seconds=1))
+    opened = await open_case(stack.temporal, "queue-nobody-polls", fresh, vault, None, timeout=timedelta(seconds=1))
     assert opened.view is None and not opened.existed
     desc = await opened.handle.describe()
     assert desc.status is not None and desc.status.name == "RUNNING"
     # The channel sends the ticket again while still nobody answers: the same case, known, nothing new started.
-    again = await open_case(stack.temporal, "queue-nobody-polls", intake, vault, None, timeout=timedelta(seconds=1))
+    again = await open_case(stack.temporal, "queue-nobody-polls", fresh, vault, None, timeout=timedelta(seconds=1))
     assert again.existed and again.view is None and again.handle.id == opened.handle.id
     await opened.handle.terminate("test over")
 
@@ -131,10 +119,10 @@ async def test_intake_out_of_time_claims_only_a_case_the_server_has(stack: Stack
     vault = ReporterVault(engine_for(stack.settings.database_url), stack.settings.vault_key)
     accepted = 0
     for wait in (0.001, 0.003, 0.01, 0.03, 0.1, 1.0):
-        intake = new_intake()
-        handle = stack.temporal.get_workflow_handle(case_id_for(intake.channel, intake.channel_ticket_id))
+        fresh = intake(uuid.uuid4().hex[:12])
+        handle = stack.temporal.get_workflow_handle(case_id_for(fresh.channel, fresh.channel_ticket_id))
         try:
-            opened = await open_case(stack.temporal, "queue-nobody-polls", intake, vault, None, timedelta(seconds=wait))
+            opened = await open_case(stack.temporal, "queue-nobody-polls", fresh, vault, None, timedelta(seconds=wait))
         except RPCTimeoutOrCancelledError:
             with contextlib.suppress(RPCError):  # stored after all, later than the caller could know
                 await handle.terminate("test over")
