@@ -186,7 +186,9 @@ def default_vault() -> ReporterVault:
 
 async def start_case(client: Client, intake: Intake, reporter: tuple[str, str] | None) -> None:
     try:
-        opened = await open_case(client, settings.task_queue, intake, default_vault(), reporter)
+        opened = await open_case(
+            client, settings.task_queue, intake, default_vault(), reporter, policy=load_policy(settings.policy_dir)
+        )
     except IntakeError as err:
         raise fail(err.message) from err
     handle = opened.handle
@@ -447,7 +449,7 @@ async def run_demo(client: Client, task_queue: str, vault: ReporterVault, *, now
         "location": {"grid_id": "grid-a1-1", "address": "多福巷5号院"},
         "reporter": {"name": DEMO_REPORTER[0], "phone": DEMO_REPORTER[1]}, "reported_at": now or datetime.now(UTC),
     })  # fmt: skip
-    opened = await open_case(client, task_queue, intake, vault, reporter)
+    opened = await open_case(client, task_queue, intake, vault, reporter, policy=load_policy(settings.policy_dir))
     h = opened.handle
     view = opened.view or await ready(h)
     step(f"受理 {h.id}，诉求人电话 {view.reporter.masked_phone}", view)

@@ -5,8 +5,7 @@ Bad input raises a non-retryable ApplicationError; everything else may be retrie
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
@@ -16,27 +15,14 @@ from temporalio.exceptions import ApplicationError
 
 from activities.notify import Notifier
 from activities.upsert import insert_or_ignore, upsert_unless_older
-from models.case import CasePolicy, Plan
-from models.io import CaseRowData, OpenCaseInput, OpenCaseResult, PlanInput, RecordInput
-from models.policy import CalendarPolicy, WorkingDays
+from models.case import OpenCaseResult, Plan
+from models.io import CaseRowData, OpenCaseInput, PlanInput, RecordInput
 from models.tables import CaseRow, EventRow
 from policy import load_policy
-from policy.calendar import WorkingCalendar
-from policy.routing import RoutingError, route
+from policy.routing import RoutingError
+from policy.snapshot import UnknownCategory, calendar_for, snapshot_case
 
 log = structlog.get_logger(__name__)
-
-
-@lru_cache(maxsize=32)
-def calendar_for(policy: CalendarPolicy) -> WorkingCalendar:
-    """One calendar per calendar policy, so its look-ups and its year-not-covered warning happen once."""
-    return WorkingCalendar(policy)
-
-
-@lru_cache(maxsize=64)
-def workdays_for(policy: CalendarPolicy, first: date, last: date) -> WorkingDays:
-    """Cases opened on the same day carry the same calendar: resolve it once."""
-    return calendar_for(policy).snapshot(first, last)
 
 
 class CaseActivities:
@@ -51,36 +37,16 @@ class CaseActivities:
 
     @activity.defn(name="open_case")
     def open_case(self, inp: OpenCaseInput) -> OpenCaseResult:
-        """Snapshot the policy in force and route the case (派单)."""
-        policy = load_policy(self.policy_dir)
-        category = policy.category(inp.intake.category)
-        if category is None:
-            raise ApplicationError(
-                f"unknown category {inp.intake.category}", type="UnknownCategory", non_retryable=True
-            )
+        """Snapshot the policy in force and route the case (派单), for a case started without the snapshot."""
         try:
-            routing = route(category, inp.intake.location.grid_id, policy.directory)
+            opened = snapshot_case(load_policy(self.policy_dir), inp.intake, datetime.now(UTC).date())
+        except UnknownCategory as err:
+            raise ApplicationError(str(err), type="UnknownCategory", non_retryable=True) from err
         except RoutingError as err:
             raise ApplicationError(str(err), type="UnknownGrid", non_retryable=True) from err
-        urgency = inp.intake.urgency or category.urgency
-        today, reported = datetime.now(UTC).date(), inp.intake.reported_at.date()
-        snapshot = CasePolicy(
-            version=policy.version,
-            urgency=urgency,
-            limits=policy.limits[urgency],
-            category=category,
-            whistle=policy.whistle,
-            supervision=policy.supervision,
-            rating=policy.rating,
-            calendar=policy.calendar,
-            directory=policy.directory,
-            # from the report (its 派单 limit counts from there) to the end of next year
-            workdays=workdays_for(
-                policy.calendar, min(reported, today) - timedelta(days=1), date(max(reported, today).year + 1, 12, 31)
-            ),
-        )
-        log.info("case_opened", case_id=inp.case_id, category=category.id, lead=routing.lead, policy=policy.version)
-        return OpenCaseResult(policy=snapshot, routing=routing)
+        routing, version = opened.routing, opened.policy.version
+        log.info("case_opened", case_id=inp.case_id, category=inp.intake.category, lead=routing.lead, policy=version)
+        return opened
 
     @activity.defn(name="plan_deadlines")
     def plan_deadlines(self, inp: PlanInput) -> list[Plan]:

@@ -36,6 +36,7 @@ from bench.stack import (
 )
 from bench.timer_baseline import TimerWorkflow
 from config import settings
+from policy import load_policy
 
 ENGINE_QUEUE = "bench-escalation"
 TIMER_QUEUE = "bench-escalation-timer"
@@ -46,6 +47,7 @@ async def run(cases: int = 1000, slice_seconds: float = 90.0, concurrency: int =
     with tempfile.TemporaryDirectory(prefix="bench-escalation-") as tmp_name:
         tmp = Path(tmp_name)
         policy_dir = short_policy_dir(tmp, grid_seconds=slice_seconds)
+        policy = load_policy(policy_dir)
         database_url = f"sqlite:///{tmp / 'cases.db'}"
         async with temporal_server() as server:
             client = server.client
@@ -84,7 +86,7 @@ async def run(cases: int = 1000, slice_seconds: float = 90.0, concurrency: int =
                 prefix = uuid.uuid4().hex[:8]
                 released = time.monotonic()
                 start_s = await start_many(
-                    cases, concurrency, lambda i: start_case(client, ENGINE_QUEUE, f"esc-{prefix}-{i}")
+                    cases, concurrency, lambda i: start_case(client, ENGINE_QUEUE, f"esc-{prefix}-{i}", policy)
                 )
                 db = sqlite_path(database_url)
                 dispatched, dispatch_wait = await wait_rows(

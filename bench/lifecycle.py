@@ -22,17 +22,9 @@ import logs
 from bench.baseline import BaselineWorkflow
 from bench.common import report, temporal_server
 from bench.stack import cpu_seconds
-from models.case import (
-    Actor,
-    CaseInput,
-    Intake,
-    Location,
-    RateAction,
-    ReplyAction,
-    Role,
-    SignAction,
-    case_id_for,
-)
+from models.case import Actor, Intake, Location, RateAction, ReplyAction, Role, SignAction
+from policy import load_policy
+from services.intake import start_options
 from worker import build_worker
 from workflows.case import CaseWorkflow
 
@@ -69,14 +61,8 @@ async def real_case(client: Client, queue: str) -> None:
         location=Location(grid_id="grid-a1-1", address="测试地址"),
         reported_at=datetime.now(UTC),
     )
-    # As a channel does it: start and wait for dispatch in one call.
-    start = WithStartWorkflowOperation(
-        CaseWorkflow.run,
-        CaseInput(intake=intake, case_id=case_id_for(intake.channel, intake.channel_ticket_id)),
-        id=case_id_for(intake.channel, intake.channel_ticket_id),
-        task_queue=queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-    )
+    # As the 受理 service does it: start with the policy snapshot and wait for dispatch in one call.
+    start = WithStartWorkflowOperation(CaseWorkflow.run, **start_options(queue, intake, load_policy()))
     await client.execute_update_with_start_workflow(CaseWorkflow.opened, start_workflow_operation=start)
     h = await start.workflow_handle()
     await h.execute_update(CaseWorkflow.sign, SignAction(actor=GRID))

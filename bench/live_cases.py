@@ -51,6 +51,7 @@ from bench.stack import (
 from bench.timer_baseline import TimerWorkflow
 from config import settings
 from models.policy import Urgency
+from policy import load_policy
 
 QUEUE = "bench-live"
 TIMER_QUEUE = "bench-live-timer"
@@ -119,6 +120,7 @@ async def engine(n: int, slice_seconds: float, concurrency: int, sample: int, tm
     policy_dir = short_policy_dir(tmp, grid_seconds=slice_seconds)
     database_url = f"sqlite:///{tmp / 'cases.db'}"
     read_db = sqlite_path(database_url)
+    policy = load_policy(policy_dir)
     async with temporal_server(db_path=db) as server:
         client: Client = server.client
         log = tmp / "worker.log"
@@ -136,7 +138,7 @@ async def engine(n: int, slice_seconds: float, concurrency: int, sample: int, tm
             async def one(i: int) -> None:
                 # The sample is general (its grid slice ends in `slice_seconds`); the fleet (complex) never fires.
                 urgency = None if first <= i < first + sample else Urgency.complex
-                ids[i] = await start_case(client, QUEUE, f"live-{prefix}-{i:06d}", urgency)
+                ids[i] = await start_case(client, QUEUE, f"live-{prefix}-{i:06d}", policy, urgency)
 
             dispatched_sql = "SELECT count(*) FROM cases WHERE status != 'intake'"
             start_s = await start_many(first, concurrency, one)

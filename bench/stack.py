@@ -27,11 +27,11 @@ from temporalio.client import Client
 
 from bench.common import percentile, rss_bytes
 from config import ROOT, settings
-from models.case import CaseInput, Intake, Location, case_id_for
-from models.policy import Urgency
+from models.case import Intake, Location
+from models.policy import Policy, Urgency
 from policy import FILES, POLICY_DIR, load_policy
 from scripts.run import _spawn, stop_process
-from workflows.case import CaseWorkflow
+from services.intake import start_workflow
 
 SHORT_LIMITS = Path(__file__).resolve().parent / "short_limits.toml"
 # street_vending: locality (goes to the grid), general class, no reply limit of its own, so the grid gets a
@@ -294,12 +294,10 @@ def intake(ticket: str, urgency: Urgency | None = None) -> Intake:
     )
 
 
-async def start_case(client: Client, queue: str, ticket: str, urgency: Urgency | None = None) -> str:
-    """Start one case's workflow directly (as services.intake.open_case does, without the look-up first)."""
-    inp = intake(ticket, urgency)
-    case_id = case_id_for(inp.channel, inp.channel_ticket_id)
-    await client.start_workflow(CaseWorkflow.run, CaseInput(intake=inp, case_id=case_id), id=case_id, task_queue=queue)
-    return case_id
+async def start_case(client: Client, queue: str, ticket: str, policy: Policy, urgency: Urgency | None = None) -> str:
+    """Start one case's workflow with its policy snapshot, as the 受理 service does (without its look-up first)."""
+    handle = await start_workflow(client, queue, intake(ticket, urgency), policy=policy)
+    return handle.id
 
 
 async def start_many(n: int, concurrency: int, start_one: Callable[[int], Awaitable[Any]]) -> float:

@@ -584,9 +584,20 @@ class CaseState(Model):
         return next((w for w in self.whistles if w.active), None)
 
 
+class OpenCaseResult(Model):
+    """受理 and 派单: the policy snapshot the case keeps and where it goes first."""
+
+    policy: CasePolicy
+    routing: Routing
+
+
 class CaseInput(Model):
     intake: Intake
     case_id: str
+    opened: OpenCaseResult | None = Field(
+        default=None,
+        description="taken by the 受理 service at intake; without it the case takes it itself (open_case activity)",
+    )
     state: CaseState | None = Field(default=None, description="carried over by continue-as-new")
     continue_after_events: int = Field(
         default=1000, ge=1, description="continue as new after this many timeline events in one run"

@@ -6,18 +6,13 @@ from datetime import datetime
 
 from pydantic import Field
 
-from models.case import CaseEvent, CasePolicy, Intake, Model, Notice, Routing
+from models.case import CaseEvent, Intake, Model, Notice
 from models.policy import CalendarPolicy, Limit, Supervision
 
 
 class OpenCaseInput(Model):
     case_id: str
     intake: Intake
-
-
-class OpenCaseResult(Model):
-    policy: CasePolicy
-    routing: Routing
 
 
 class PlanInput(Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import Client, RPCTimeoutOrCancelledError, WithStartWorkflowOperation, WorkflowHandle
@@ -16,6 +16,7 @@ from activities.vault import ReporterVault
 from models.case import CaseInput, CaseView, Intake, Status, case_id_for
 from models.policy import Policy, Tier
 from policy.routing import RoutingError, locate
+from policy.snapshot import snapshot_case
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
 
@@ -67,10 +68,14 @@ async def open_case(
     vault: ReporterVault,
     reporter: tuple[str, str] | None,
     timeout: timedelta = timedelta(seconds=15),
+    *,
+    policy: Policy | None,
 ) -> Opened:
     """Start the case unless this channel's ticket already is one, and wait until it is dispatched.
 
     The reporter's name and phone go to the vault; the workflow gets only the reference and a masked phone.
+    With the policy (checked by `check_intake`), the case starts with its snapshot and routing and is dispatched
+    in its first workflow task; without it, the workflow takes them with an activity.
     """
     case_id = case_id_for(intake.channel, intake.channel_ticket_id)
     handle = case_handle(client, case_id)
@@ -97,7 +102,7 @@ async def open_case(
             raise IntakeError("reporter.phone", "诉求人电话格式不正确：须为手机号或固定电话") from err
         intake = intake.model_copy(update={"reporter": ref})
     # Start and wait in one call (update-with-start). A racing repeat of the ticket joins the running case.
-    start = WithStartWorkflowOperation(CaseWorkflow.run, **_start_options(task_queue, intake))
+    start = WithStartWorkflowOperation(CaseWorkflow.run, **start_options(task_queue, intake, policy))
     try:
         view = await client.execute_update_with_start_workflow(
             CaseWorkflow.opened, start_workflow_operation=start, rpc_timeout=timeout
@@ -119,12 +124,13 @@ async def open_case(
     return Opened(handle, False, view)
 
 
-def _start_options(task_queue: str, intake: Intake) -> dict[str, Any]:
+def start_options(task_queue: str, intake: Intake, policy: Policy | None) -> dict[str, Any]:
     """One workflow per case, its id derived from the ticket: a repeat joins the running case, and a case
     already struck off is never started again."""
     case_id = case_id_for(intake.channel, intake.channel_ticket_id)
+    opened = snapshot_case(policy, intake, datetime.now(UTC).date()) if policy else None
     return {
-        "arg": CaseInput(intake=intake, case_id=case_id),
+        "arg": CaseInput(intake=intake, case_id=case_id, opened=opened),
         "id": case_id,
         "task_queue": task_queue,
         "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
@@ -132,9 +138,9 @@ def _start_options(task_queue: str, intake: Intake) -> dict[str, Any]:
     }
 
 
-async def start_workflow(client: Client, task_queue: str, intake: Intake) -> CaseHandle:
+async def start_workflow(client: Client, task_queue: str, intake: Intake, *, policy: Policy | None) -> CaseHandle:
     """Start (or join) the case's workflow without waiting for its dispatch."""
-    return await client.start_workflow(CaseWorkflow.run, **_start_options(task_queue, intake))
+    return await client.start_workflow(CaseWorkflow.run, **start_options(task_queue, intake, policy))
 
 
 async def wait_ready(handle: CaseHandle, timeout: float = 15) -> CaseView:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
 from models.case import Actor, CaseEvent, EventKind, Intake, Location, ReporterRef, Role
+from policy import load_policy
 from services.intake import start_workflow, wait_ready
 from workflows.case import CaseWorkflow
 
@@ -43,13 +45,21 @@ def intake(ticket: str, **overrides: Any) -> Intake:
 
 
 async def start_case(
-    client: Client, ticket: str, *, task_queue: str = TASK_QUEUE, **overrides: Any
+    client: Client,
+    ticket: str,
+    *,
+    task_queue: str = TASK_QUEUE,
+    policy_dir: Path | None = None,
+    snapshot: bool = True,
+    **overrides: Any,
 ) -> WorkflowHandle[CaseWorkflow, Any]:
+    """As the 受理 service starts a case: with the snapshot of the worker's policy (`policy_dir`), or, with
+    `snapshot=False`, bare, so that the workflow takes it with its activity."""
     inp = intake(ticket, **overrides)
     if "reported_at" not in overrides:
         # The test server's clock runs ahead of the wall clock once time has been skipped.
         inp = inp.model_copy(update={"reported_at": await server_now(client)})
-    return await start_workflow(client, task_queue, inp)
+    return await start_workflow(client, task_queue, inp, policy=load_policy(policy_dir) if snapshot else None)
 
 
 async def server_now(client: Client) -> datetime:

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         ExtensionRequest,
         MergeAction,
         Notice,
+        OpenCaseResult,
         Outcome,
         PendingExtension,
         PendingReturn,
@@ -68,7 +69,7 @@ with workflow.unsafe.imports_passed_through():
         WhistleSummary,
         WithdrawAction,
     )
-    from models.io import CaseRowData, MergeNote, OpenCaseInput, OpenCaseResult, RecordInput, WhistleNote
+    from models.io import CaseRowData, MergeNote, OpenCaseInput, RecordInput, WhistleNote
     from models.policy import Limit, Tier
     from policy.routing import approver, next_tier
     from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, plan, reject
@@ -96,11 +97,11 @@ class CaseWorkflow:
     async def run(self, inp: CaseInput) -> ClosureRecord:
         if self.s.status is Status.intake:
             async with self.lock:
-                await self._receive()
+                await self._receive(inp.opened)
         while self.s.status is not Status.closed:
             if self._history_is_long(inp):
                 await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self.lock.locked())
-                workflow.continue_as_new(inp.model_copy(update={"state": self.s}))
+                workflow.continue_as_new(inp.model_copy(update={"state": self.s, "opened": None}))
             await self._sleep_until_next_point()
             async with self.lock:
                 await self._fire_due_points()
@@ -191,23 +192,25 @@ class CaseWorkflow:
 
     # ------------------------------------------------------------------------------------------ intake
 
-    async def _receive(self) -> None:
+    async def _receive(self, opened: OpenCaseResult | None) -> None:
         now = workflow.now()
         intake = self.s.intake
-        try:
-            opened: OpenCaseResult = await workflow.execute_local_activity(
-                "open_case",
-                OpenCaseInput(case_id=self.s.case_id, intake=intake),
-                result_type=OpenCaseResult,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY,
-            )
-        except (ActivityError, ApplicationError) as err:
-            # The API validates category and grid first; this only guards a direct start with bad data.
-            self._event(EventKind.reject, SYSTEM, None, f"不予受理：{err.cause or err}")
-            await self._close(Outcome.rejected, SYSTEM, "无法受理，销号")
-            await self._project()
-            return
+        if opened is None:
+            # Started without the 受理 service's snapshot (a direct start, or a case from before it took one).
+            try:
+                opened = await workflow.execute_local_activity(
+                    "open_case",
+                    OpenCaseInput(case_id=self.s.case_id, intake=intake),
+                    result_type=OpenCaseResult,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=ACTIVITY_RETRY,
+                )
+            except (ActivityError, ApplicationError) as err:
+                # The 受理 service validates category and grid first; this guards a direct start with bad data.
+                self._event(EventKind.reject, SYSTEM, None, f"不予受理：{err.cause or err}")
+                await self._close(Outcome.rejected, SYSTEM, "无法受理，销号")
+                await self._project()
+                return
         self.s.policy, self.s.routing = opened.policy, opened.routing
         p = opened.policy
         reply_limit = p.category.reply_limit or p.limits.reply

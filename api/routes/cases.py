@@ -10,7 +10,6 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from activities.case import calendar_for
 from api import metrics
 from api.deps import CurrentPrincipal, PartsDep, Principal, SessionDep, TemporalDep
 from api.errors import ApiError, not_found
@@ -44,6 +43,7 @@ from models.case import (
 )
 from models.policy import Limit, Tier, Urgency
 from models.tables import CaseRow, EventRow, ReporterRow, RevealAudit
+from policy.snapshot import calendar_for
 from services.intake import IntakeError, case_handle, check_intake, open_case
 from workflows.case import CaseWorkflow
 
@@ -125,7 +125,13 @@ async def create_case(
     try:
         check_intake(intake, parts.policy)
         opened = await open_case(
-            temporal, parts.settings.task_queue, intake, parts.vault, reporter, parts.settings.intake_wait
+            temporal,
+            parts.settings.task_queue,
+            intake,
+            parts.vault,
+            reporter,
+            parts.settings.intake_wait,
+            policy=parts.policy,
         )
     except IntakeError as err:
         raise ApiError(422, "InvalidInput", f"{err.field}：{err.message}") from err

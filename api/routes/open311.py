@@ -412,7 +412,13 @@ async def create_request(request: Request, response: Response, parts: PartsDep) 
     try:
         check_intake(intake, policy)
         opened = await open_case(
-            await parts.temporal(), parts.settings.task_queue, intake, parts.vault, reporter, parts.settings.intake_wait
+            await parts.temporal(),
+            parts.settings.task_queue,
+            intake,
+            parts.vault,
+            reporter,
+            parts.settings.intake_wait,
+            policy=policy,
         )
     except IntakeError as err:
         raise Open311Error(400, f"{_OPEN311_FIELD.get(err.field, err.field)}：{err.message}") from err

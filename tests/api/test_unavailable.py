@@ -20,6 +20,7 @@ from activities.vault import ReporterVault
 from api.main import create_app
 from config import Settings
 from models.case import case_id_for
+from policy import load_policy
 from services.intake import open_case
 from tests.api.conftest import Stack, free_port, key
 from tests.api.test_open311 import BASE, form
@@ -85,12 +86,17 @@ async def test_intake_with_no_worker_answering_is_accepted_not_lost(stack: Stack
     and a repeat of the ticket is answered as the same case rather than left hanging."""
     fresh = intake(uuid.uuid4().hex[:12])
     vault = ReporterVault(engine_for(stack.settings.database_url), stack.settings.vault_key)
-    opened = await open_case(stack.temporal, "queue-nobody-polls", fresh, vault, None, timeout=timedelta(seconds=1))
+    policy = load_policy(stack.settings.policy_dir)
+    opened = await open_case(
+        stack.temporal, "queue-nobody-polls", fresh, vault, None, timedelta(seconds=1), policy=policy
+    )
     assert opened.view is None and not opened.existed
     desc = await opened.handle.describe()
     assert desc.status is not None and desc.status.name == "RUNNING"
     # The channel sends the ticket again while still nobody answers: the same case, known, nothing new started.
-    again = await open_case(stack.temporal, "queue-nobody-polls", fresh, vault, None, timeout=timedelta(seconds=1))
+    again = await open_case(
+        stack.temporal, "queue-nobody-polls", fresh, vault, None, timedelta(seconds=1), policy=policy
+    )
     assert again.existed and again.view is None and again.handle.id == opened.handle.id
     await opened.handle.terminate("test over")
 
@@ -117,12 +123,15 @@ async def test_intake_out_of_time_claims_only_a_case_the_server_has(stack: Stack
     """However short the wait, a case is said to be accepted only if the server has it; when the call ran out
     before the start was stored, the time-out reaches the caller (503: send the ticket again)."""
     vault = ReporterVault(engine_for(stack.settings.database_url), stack.settings.vault_key)
+    policy = load_policy(stack.settings.policy_dir)
     accepted = 0
     for wait in (0.001, 0.003, 0.01, 0.03, 0.1, 1.0):
         fresh = intake(uuid.uuid4().hex[:12])
         handle = stack.temporal.get_workflow_handle(case_id_for(fresh.channel, fresh.channel_ticket_id))
         try:
-            opened = await open_case(stack.temporal, "queue-nobody-polls", fresh, vault, None, timedelta(seconds=wait))
+            opened = await open_case(
+                stack.temporal, "queue-nobody-polls", fresh, vault, None, timedelta(seconds=wait), policy=policy
+            )
         except RPCTimeoutOrCancelledError:
             with contextlib.suppress(RPCError):  # stored after all, later than the caller could know
                 await handle.terminate("test over")

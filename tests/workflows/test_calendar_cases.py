@@ -34,8 +34,9 @@ def next_weekday(after: datetime, weekday: int) -> date:
 @pytest_asyncio.fixture(scope="module")
 async def holiday_week(
     env: WorkflowEnvironment, db_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[date]:
-    """A policy whose calendar puts a two-day holiday and a 调休 Saturday in the server's coming week."""
+) -> AsyncIterator[tuple[date, Path]]:
+    """A policy (its folder) whose calendar puts a two-day holiday and a 调休 Saturday in the server's coming
+    week (its Wednesday)."""
     wed = next_weekday(await server_now(env.client), 2)
     folder: Path = tmp_path_factory.mktemp("policy")
     for f in POLICY_DIR.glob("*.toml"):
@@ -46,18 +47,18 @@ async def holiday_week(
     (folder / "calendar.toml").write_text(cal)
     w = build_worker(env.client, task_queue=HOLIDAY_QUEUE, database_url=db_url, policy_dir=folder, webhook_url="")
     task = asyncio.create_task(w.run())
-    yield wed
+    yield wed, folder
     await w.shutdown()
     await task
 
 
 async def test_deadline_crosses_holiday_makeup_saturday_and_weekend(
-    env: WorkflowEnvironment, holiday_week: date, ticket: str
+    env: WorkflowEnvironment, holiday_week: tuple[date, Path], ticket: str
 ) -> None:
-    wed = holiday_week
+    wed, policy_dir = holiday_week
     start = datetime.combine(wed, time(10, 0), CST)
     await env.sleep(start - await server_now(env.client))
-    h = await start_case(env.client, ticket, task_queue=HOLIDAY_QUEUE, category="street_vending")
+    h = await start_case(env.client, ticket, task_queue=HOLIDAY_QUEUE, policy_dir=policy_dir, category="street_vending")
     await ready(h)
     view = await h.query(CaseWorkflow.view)
     due = {d.kind: d.due_at.astimezone(CST) for d in view.deadlines if d.closed_at is None}

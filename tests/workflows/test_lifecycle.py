@@ -35,8 +35,29 @@ async def test_grid_signs_replies_and_resident_rates(client: Client, ticket: str
     ks = kinds(await timeline(h))
     assert ks[:2] == [EventKind.intake, EventKind.dispatch]
     assert ks[-3:] == [EventKind.reply, EventKind.rate, EventKind.close]
-    # The case plans its deadlines on the calendar it carries: one activity to open it, one per projection.
-    assert await local_activities(h) == ["open_case", "record", "record", "record", "record"]
+    # Started with the 受理 snapshot, it plans its deadlines on the calendar it carries: one activity per projection.
+    assert await local_activities(h) == ["record", "record", "record", "record"]
+
+
+async def test_case_started_without_a_snapshot_takes_it_and_is_dispatched_the_same(client: Client, ticket: str) -> None:
+    with_snapshot = await start_case(client, f"{ticket}-s")
+    bare = await start_case(client, f"{ticket}-b", snapshot=False)
+    for h in (with_snapshot, bare):
+        await ready(h)
+    assert await local_activities(bare) == ["open_case", "record"]
+    assert await local_activities(with_snapshot) == ["record"]
+    a, b = [await h.query(CaseWorkflow.view) for h in (with_snapshot, bare)]
+    assert a.status is Status.dispatched and a.holder == "grid-a1-1"
+    assert (a.status, a.holder, a.tier, a.urgency, a.policy_version) == (
+        b.status,
+        b.holder,
+        b.tier,
+        b.urgency,
+        b.policy_version,
+    )
+    assert [d.kind for d in a.deadlines] == [d.kind for d in b.deadlines]
+    events = [[(e.kind, e.unit_id) for e in await timeline(h)] for h in (with_snapshot, bare)]
+    assert events[0] == events[1] == [(EventKind.intake, None), (EventKind.dispatch, "grid-a1-1")]
 
 
 async def test_long_case_continues_as_new_and_keeps_its_history(client: Client, ticket: str) -> None:

@@ -36,9 +36,17 @@ def test_histories_are_there() -> None:
     assert {p.stem for p in HISTORIES} >= stories | {f"calendar_activity_{s}" for s in stories}
     # 合并 tells its target since that was added (behind a patch marker): both sides, recorded after it.
     assert {p.stem for p in HISTORIES} >= {"case_merged", "case_merged_into"}
+    # Cases started without the 受理 snapshot take it through the open_case activity.
+    case_stories = stories - {"whistle_late_report"} | {"case_merged", "case_merged_into"}
+    assert {p.stem for p in HISTORIES} >= {f"open_activity_{s}" for s in case_stories}
     for path in HISTORIES:
-        planned_by_activity = "plan_deadlines" in local_activities_in(load(path))
+        activities = local_activities_in(load(path))
+        planned_by_activity = "plan_deadlines" in activities
         assert planned_by_activity is path.stem.startswith("calendar_activity_"), path.stem
+        if path.stem.startswith("case_"):
+            assert "open_case" not in activities and "record" in activities, path.stem
+        elif "whistle_" not in path.stem:
+            assert "open_case" in activities, path.stem
 
 
 @workflow.defn(name="Case")
