@@ -43,7 +43,7 @@ TIMER_QUEUE = "bench-escalation-timer"
 GRACE = 120.0  # seconds after the last deadline before a missing escalation counts as missing
 
 
-async def run(cases: int = 1000, slice_seconds: float = 90.0, concurrency: int = 50) -> dict[str, Any]:
+async def run(cases: int = 1000, slice_seconds: float = 75.0, concurrency: int = 50) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-escalation-") as tmp_name:
         tmp = Path(tmp_name)
         policy_dir = short_policy_dir(tmp, grid_seconds=slice_seconds)
@@ -173,7 +173,7 @@ def summary(r: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=1000)
-    parser.add_argument("--slice", type=float, default=90.0, help="grid slice in seconds (all starts must fit)")
+    parser.add_argument("--slice", type=float, default=75.0, help="grid slice in seconds (all starts must fit)")
     parser.add_argument("--concurrency", type=int, default=50)
     args = parser.parse_args()
     result = asyncio.run(run(args.cases, args.slice, args.concurrency))

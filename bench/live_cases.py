@@ -188,10 +188,10 @@ async def engine(n: int, slice_seconds: float, concurrency: int, sample: int, tm
 
 async def run(
     cases: int = 20000,
-    slice_seconds: float = 120.0,
+    slice_seconds: float = 100.0,
     concurrency: int = 50,
     sample: int = 100,
-    baseline_cases: int = 2000,
+    baseline_cases: int = 1000,
 ) -> dict[str, Any]:
     sample, baseline_cases = min(sample, cases), min(baseline_cases, cases)
     with tempfile.TemporaryDirectory(prefix="bench-live-") as tmp_name:
@@ -273,10 +273,10 @@ def summary(r: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=20000)
-    parser.add_argument("--slice", type=float, default=120.0, help="the sample's grid slice in seconds")
+    parser.add_argument("--slice", type=float, default=100.0, help="the sample's grid slice in seconds")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--sample", type=int, default=100)
-    parser.add_argument("--baseline-cases", type=int, default=2000)
+    parser.add_argument("--baseline-cases", type=int, default=1000)
     args = parser.parse_args()
     result = asyncio.run(run(args.cases, args.slice, args.concurrency, args.sample, args.baseline_cases))
     report("live_cases", result, summary)
