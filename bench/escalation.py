@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import tempfile
 import time
 import uuid
@@ -41,6 +42,7 @@ from policy import load_policy
 ENGINE_QUEUE = "bench-escalation"
 TIMER_QUEUE = "bench-escalation-timer"
 GRACE = 120.0  # seconds after the last deadline before a missing escalation counts as missing
+TARGET_P99 = 1.0  # seconds
 
 
 async def run(cases: int = 1000, slice_seconds: float = 75.0, concurrency: int = 50) -> dict[str, Any]:
@@ -149,6 +151,15 @@ def summary(r: dict[str, Any]) -> str:
             f"**The slice was too short**: the last case was dispatched {e['all_dispatched_s']} s after the release, "
             f"after the first deadline ({p['slice_seconds']} s); raise --slice."
         )
+    if el.get("p99", 0.0) > TARGET_P99:
+        relation = "below" if el["p99"] <= bl.get("p99", math.inf) else "above"
+        notes.append(
+            f"What limits it: bare timers on the same server came {bl.get('p99', math.nan):.2f} s late at p99, the "
+            f"engine's escalations {el['p99']:.2f} s ({relation} them). The server fires the burst and hands out its "
+            "workflow tasks on the cores it shares with the worker; each escalation is a workflow task of its own "
+            "(transition, read-model row, search attributes, next timers), and the worker pauses for its full "
+            'garbage collections (README, "What limits the figures that miss").'
+        )
     if e["missing"] or e["wrong_target"] or e["early"]:
         notes.append(
             f"**{e['missing']} cases did not escalate, {e['wrong_target']} escalated to the wrong unit, "
@@ -166,7 +177,7 @@ def summary(r: dict[str, Any]) -> str:
         f"| fired / expected | {bl.get('count', 0)} / {p['cases']} | {el.get('count', 0)} / {p['cases']} |\n"
         f"| deadlines spread over (s) | {b['deadline_spread_s']} | {e['deadline_spread_s']} |\n"
         f"| starts took (s) | {b['start_s']} | {e['start_s']} (all dispatched after {e['all_dispatched_s']}) |\n\n"
-        "Target: engine p99 ≤ 1 s.\n" + "".join(f"\n{n}\n" for n in notes)
+        f"Target: engine p99 ≤ {TARGET_P99:g} s.\n" + "".join(f"\n{n}\n" for n in notes)
     )
 
 

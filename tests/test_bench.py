@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,3 +71,30 @@ def test_readme_summary_is_replaced_between_its_markers_only(tmp_path: Path, mon
     monkeypatch.setattr(bench_main, "README", readme)
     bench_main.refresh_readme("# new figures\n")
     assert readme.read_text(encoding="utf-8") == f"intro\n{bench_main.BEGIN}\n# new figures\n{bench_main.END}\noutro\n"
+
+
+def test_an_escalation_summary_that_misses_says_what_limits_it() -> None:
+    from bench.escalation import summary
+
+    def result(engine_p99: float, bare_p99: float) -> dict[str, Any]:
+        lateness = {"count": 1000, "p50": 0.5, "max": 2.5}
+        return {
+            "parameters": {"cases": 1000, "slice_seconds": 75.0, "start_concurrency": 50, "worker_processes": 1},
+            "baseline": {"start_s": 6.8, "deadline_spread_s": 24.1, "lateness_s": {**lateness, "p99": bare_p99}},
+            "engine": {
+                "start_s": 8.6,
+                "all_dispatched_s": 39.9,
+                "dispatched_before_first_deadline": True,
+                "deadline_spread_s": 38.2,
+                "missing": 0,
+                "wrong_target": 0,
+                "early": 0,
+                "lateness_s": {**lateness, "p99": engine_p99},
+            },
+        }
+
+    missed = summary(result(1.494, 2.298))
+    assert "What limits it: bare timers on the same server came 2.30 s late at p99" in missed
+    assert "1.49 s (below them)" in missed
+    assert "(above them)" in summary(result(1.8, 1.2))
+    assert "What limits it" not in summary(result(0.9, 2.0))
