@@ -86,6 +86,7 @@ def test_an_escalation_summary_that_misses_says_what_limits_it() -> None:
                 "all_dispatched_s": 39.9,
                 "dispatched_before_first_deadline": True,
                 "deadline_spread_s": 38.2,
+                "escalated_within_s": 40.0,
                 "missing": 0,
                 "wrong_target": 0,
                 "early": 0,
@@ -96,5 +97,6 @@ def test_an_escalation_summary_that_misses_says_what_limits_it() -> None:
     missed = summary(result(1.494, 2.298))
     assert "What limits it: bare timers on the same server came 2.30 s late at p99" in missed
     assert "1.49 s (below them)" in missed
+    assert "fell due within 38.2 s (26 a second)" in missed and "within 40 s of the first (25 a second)" in missed
     assert "(above them)" in summary(result(1.8, 1.2))
     assert "What limits it" not in summary(result(0.9, 2.0))
