@@ -105,7 +105,7 @@ async def run(cases: int = 1000, slice_seconds: float = 75.0, concurrency: int =
                 escalations = grid_escalations(db)
     late = [(at - due).total_seconds() for at, due, _ in escalations.values()]
     dues = [due for _, due, _ in escalations.values()]
-    fired = [at for at, _, _ in escalations.values()]
+    escalated_at = [at for at, _, _ in escalations.values()]
     return {
         "parameters": {
             "cases": cases,
@@ -125,7 +125,7 @@ async def run(cases: int = 1000, slice_seconds: float = 75.0, concurrency: int =
             "dispatched_before_first_deadline": ready_s < slice_seconds,
             "deadline_spread_s": round((max(dues) - min(dues)).total_seconds(), 2) if dues else None,
             # from the first deadline to the last escalation recorded: the burst as the engine worked through it
-            "escalated_within_s": round((max(fired) - min(dues)).total_seconds(), 2) if fired else None,
+            "escalated_within_s": round((max(escalated_at) - min(dues)).total_seconds(), 2) if escalated_at else None,
             "escalated": found,
             "missing": cases - len(escalations),
             "wrong_target": sum(1 for _, _, to in escalations.values() if to != COMMUNITY),
