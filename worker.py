@@ -48,7 +48,6 @@ def build_worker(
     webhook_url: str | None = None,
     executor: ThreadPoolExecutor | None = None,
     sandbox: bool | None = None,
-    max_cached_workflows: int | None = None,
 ) -> Worker:
     """One place that wires workflows and activities, shared by `main`, the tests and the benchmarks."""
     load_policy(policy_dir or settings.policy_dir)  # a broken policy fails here, at start, naming the field
@@ -64,7 +63,7 @@ def build_worker(
         workflows=WORKFLOWS,
         activities=[acts.open_case, acts.plan_deadlines, acts.record],
         activity_executor=executor or ThreadPoolExecutor(max_workers=16),
-        max_cached_workflows=max_cached_workflows or settings.cache_per_process,
+        max_cached_workflows=settings.cache_per_process,
         # The sandbox re-imports the workflow module for every case and wraps every payload; the replay tests
         # and the sandboxed test suite guard determinism, so production may run without it (WORKFLOW_SANDBOX).
         workflow_runner=SandboxedWorkflowRunner()
