@@ -11,13 +11,12 @@ import pytest_asyncio
 from sqlalchemy.engine import Engine
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.db import engine_for
-from config import bundled_binary
 from models.search import ALL_KEYS
 from tests.helpers import TASK_QUEUE
+from tests.servers import time_skipping_env
 from worker import build_worker
 
 
@@ -42,10 +41,7 @@ def engine(db_url: str) -> Engine:
 
 @pytest_asyncio.fixture(scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=str(bundled_binary("temporal-test-server")),
-    )
+    env = await time_skipping_env()
     await register_search_attributes(env.client)
     async with env:
         yield env

@@ -16,10 +16,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from config import bundled_binary
 from models.case import (
     ContactAction,
     DepartmentRating,
@@ -34,6 +32,7 @@ from models.case import (
 from models.policy import WhistleKind
 from tests.conftest import register_search_attributes
 from tests.helpers import TASK_QUEUE, channel, ready, start_case, supervisor, unit, whistled_at_street
+from tests.servers import time_skipping_env
 from worker import build_worker
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
@@ -122,9 +121,7 @@ STORIES: dict[str, Callable[[WorkflowEnvironment, Client], Awaitable[None]]] = {
 
 
 async def main(names: list[str]) -> None:
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=str(bundled_binary("temporal-test-server"))
-    )
+    env = await time_skipping_env()
     async with env:
         await register_search_attributes(env.client)
         db = HERE.parent / ".record.db"

@@ -15,7 +15,8 @@ from temporalio.client import Client
 
 from api.main import create_app
 from config import Settings
-from scripts.run import free_port, start_dev_server, stop_process, wait_for_temporal
+from scripts.run import free_port, stop_process
+from tests.servers import dev_server
 from worker import build_worker
 
 API_QUEUE = "api-cases"
@@ -36,10 +37,8 @@ def key(actor_id: str) -> dict[str, str]:
 @pytest_asyncio.fixture(scope="session")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     folder: Path = tmp_path_factory.mktemp("api")
-    port = free_port()
-    server = start_dev_server(None, port, None)
+    server, client, port = await dev_server()
     try:
-        client = await wait_for_temporal(f"127.0.0.1:{port}", 60, process=server)
         hook: list[dict[str, str]] = []
         hook_app, hook_port = webhook_receiver(hook), free_port()
         cfg = Settings(
