@@ -237,6 +237,13 @@ class SuperviseAction(Action):
     note: Reason
 
 
+class ExtendAction(Action):
+    """督办延期: a supervisor gives the unit whose slice ran out more time, and the case goes back to it."""
+
+    amount: Limit
+    reason: Reason
+
+
 class CloseAction(Action):
     """A supervisor strikes off a case that has used up its 重办."""
 
@@ -292,6 +299,7 @@ class Status(StrEnum):
     suspended = "suspended"
     replied = "replied"
     supervisor = "supervisor"
+    to_redispatch = "to_redispatch"
     closed = "closed"
 
 
@@ -303,6 +311,7 @@ STATUS_LABEL: dict[Status, str] = {
     Status.suspended: "挂账",
     Status.replied: "待评价",
     Status.supervisor: "待督办处置",
+    Status.to_redispatch: "待督办改派",
     Status.closed: "已销号",
 }
 
@@ -360,6 +369,9 @@ class Deadline(Model):
     noticed: bool = False
     cancelled: bool = Field(default=False, description="closed because the case moved on (改派, 上报, 撤回 ...)")
     closed_at: datetime | None = None
+    missed_by: str | None = Field(
+        default=None, description="the unit charged with the miss: the one that held it then (办结 follows the case)"
+    )
 
     @property
     def open(self) -> bool:
@@ -413,6 +425,7 @@ class EventKind(StrEnum):
     supervise = "supervise"
     public_notice = "public_notice"
     overdue = "overdue"
+    remind = "remind"
     withdraw = "withdraw"
     merge = "merge"
     merged_in = "merged_in"
@@ -449,6 +462,7 @@ EVENT_LABEL: dict[EventKind, str] = {
     EventKind.supervise: "督办",
     EventKind.public_notice: "通报",
     EventKind.overdue: "超期",
+    EventKind.remind: "提醒评价",
     EventKind.withdraw: "撤回",
     EventKind.merge: "合并",
     EventKind.merged_in: "重复诉求并入",
@@ -535,9 +549,23 @@ class Rating(Model):
     at: datetime
 
 
+class StuckAt(Model):
+    """The unit whose slice ran out when the case went to the supervisor (待督办改派), and how it held it."""
+
+    unit_id: str
+    status: Status
+
+
+RULES_CHARGED = 2
+"""Rule set 2 (DOMAIN.md, "Who is charged", 2026-12): 办结 follows the case, slices are never capped at a past
+limit, the rating window is the resident's, 重办 counts the reopens that happened, a street out of time goes to
+the supervisor (policy). Cases opened before keep rule set 1, as their histories recorded."""
+
+
 class CaseState(Model):
     case_id: str
     intake: Intake
+    rules: int = Field(default=1, description="the rule set the case runs under (see RULES_CHARGED)")
     status: Status = Status.intake
     policy: CasePolicy | None = None
     routing: Routing | None = None
@@ -551,6 +579,7 @@ class CaseState(Model):
     pending_extension: PendingExtension | None = None
     suspended_at: datetime | None = None
     suspended_from: Status | None = None
+    stuck_at: StuckAt | None = None
     whistles: list[WhistleSummary] = Field(default_factory=list)
     deadlines: list[Deadline] = Field(default_factory=list)
     events: list[CaseEvent] = Field(default_factory=list)
@@ -642,6 +671,7 @@ class DeadlineRecord(Model):
     due_at: datetime
     closed_at: datetime | None
     met: bool | None = Field(description="None: the case moved on before this deadline was due")
+    missed_by: str | None = Field(default=None, description="the unit charged with the miss")
 
 
 class UnitRecord(Model):

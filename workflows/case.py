@@ -70,6 +70,7 @@ class CaseWorkflow:
     reject_case = case_update(do.REJECT)
     urge = case_update(do.URGE)
     supervise = case_update(do.SUPERVISE)
+    extend = case_update(do.EXTEND)
     close = case_update(do.CLOSE)
 
     @workflow.update
