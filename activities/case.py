@@ -15,9 +15,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities.notify import Notifier
 from activities.upsert import insert_or_ignore, upsert_unless_older
+from activities.vault import vault_row
 from models.case import OpenCaseResult, Plan
 from models.io import CaseRowData, OpenCaseInput, PlanInput, RecordInput
-from models.tables import CaseRow, EventRow
+from models.tables import CaseRow, EventRow, ReporterRow
 from policy import load_policy
 from policy.routing import RoutingError
 from policy.snapshot import UnknownCategory, calendar_for, snapshot_case
@@ -34,6 +35,7 @@ class CaseActivities:
         # An older projection retried after a newer one must not roll the row back.
         self._upsert_case = upsert_unless_older(engine, cases, "case_id", "last_seq", list(CaseRowData.model_fields))
         self._insert_events = insert_or_ignore(engine, events, ("case_id", "seq"))
+        self._insert_reporter = insert_or_ignore(engine, ReporterRow.__table__, ("ref",))  # type: ignore[attr-defined]
 
     @activity.defn(name="open_case")
     def open_case(self, inp: OpenCaseInput) -> OpenCaseResult:
@@ -77,6 +79,8 @@ class CaseActivities:
         }
         with self.engine.begin() as conn:
             conn.execute(self._upsert_case, row)
+            if inp.reporter is not None:
+                conn.execute(self._insert_reporter, vault_row(inp.case_id, inp.reporter))
             if inp.events:
                 conn.execute(
                     self._insert_events,

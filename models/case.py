@@ -32,6 +32,8 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=1000)]
 Ident = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+CaseId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^case[-:][A-Za-z0-9_.:~-]{1,250}$")]
+"""A case's id as `case_id_for` makes it (or as cases started before 2026-12 have it)."""
 
 
 class Model(BaseModel):
@@ -48,6 +50,22 @@ class ReporterRef(Model):
     ref: str | None = Field(default=None, description="reporter vault id; None when anonymous")
     masked_phone: str | None = Field(default=None, pattern=r"^\d{3}\*{4}\d{4}$")
     confidential: bool = False
+
+
+class SealedReporter(Model):
+    """The reporter's name and phone as the vault stores them, encrypted by the API before the case starts.
+
+    It travels once, in the case's start input, to the case's first projection, which writes it to the vault
+    in the same transaction as the case's row: one vault row per case, and none without a case."""
+
+    ref: str
+    name_enc: str
+    phone_enc: str
+    masked_phone: str
+    confidential: bool = False
+
+    def reference(self) -> ReporterRef:
+        return ReporterRef(ref=self.ref, masked_phone=self.masked_phone, confidential=self.confidential)
 
 
 class Location(Model):
@@ -74,8 +92,29 @@ class Intake(Model):
     reported_at: AwareDatetime
 
 
+_ID_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+MAX_CASE_ID = 255
+
+
+def _escape(part: str) -> str:
+    """Letters, digits and `_.-` as they are; every other character as `~XX` per UTF-8 byte (`~` itself too).
+
+    The output never holds `:`, and each output has one input, so `case:<channel>:<ticket>` cannot collide."""
+    return "".join(ch if ch in _ID_SAFE else "".join(f"~{b:02X}" for b in ch.encode()) for ch in part)
+
+
 def case_id_for(channel: str, channel_ticket_id: str) -> str:
-    """The same ticket from the same channel is one case: its id is derived, not drawn."""
+    """The same ticket from the same channel is one case, and two tickets are two: the id is derived, injective
+    in (channel, ticket) whatever characters either holds. Raises ValueError for an id too long to store."""
+    case_id = f"case:{_escape(channel)}:{_escape(channel_ticket_id)}"
+    if len(case_id) > MAX_CASE_ID:
+        raise ValueError(f"case id longer than {MAX_CASE_ID} characters")
+    return case_id
+
+
+def legacy_case_id_for(channel: str, channel_ticket_id: str) -> str:
+    """The ids of cases started before 2026-12 (they keep them): `:` folded into `_` and a `-` between channel
+    and ticket, so `c1:1` and `c1_1`, or channel `app-x` ticket `1` and `app` ticket `x-1`, were one id."""
     return f"case-{channel}-{re.sub(r'[^A-Za-z0-9_.-]', '_', channel_ticket_id)}"
 
 
@@ -215,7 +254,7 @@ class WithdrawAction(Action):
 class MergeAction(Action):
     """合并 a duplicate into another case."""
 
-    into_case_id: Ident
+    into_case_id: CaseId
     reason: Reason
 
 
@@ -623,6 +662,12 @@ class OpenCaseResult(Model):
 class CaseInput(Model):
     intake: Intake
     case_id: str
+    intake_token: str | None = Field(
+        default=None, description="drawn by the caller that starts the case: the one whose token the case keeps made it"
+    )
+    sealed_reporter: SealedReporter | None = Field(
+        default=None, description="for the vault, written by the first projection; never carried further"
+    )
     opened: OpenCaseResult | None = Field(
         default=None,
         description="taken by the 受理 service at intake; without it the case takes it itself (open_case activity)",
@@ -662,6 +707,13 @@ class CaseView(Model):
     policy_version: str | None
     last_seq: int
     recorded_seq: int = Field(default=0, description="events already in the read model")
+
+
+class CaseOpened(Model):
+    """What the start-and-wait of 受理 answers: the case, and the token of the caller that started it."""
+
+    view: CaseView
+    intake_token: str | None
 
 
 class DeadlineRecord(Model):

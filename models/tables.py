@@ -80,6 +80,7 @@ class ReporterRow(SQLModel, table=True):
     __tablename__ = "reporters"
 
     ref: str = Field(primary_key=True)
+    case_id: str | None = Field(default=None, unique=True, description="the one case it belongs to")
     name_enc: str
     phone_enc: str
     masked_phone: str

@@ -56,6 +56,9 @@ class CaseContext:
         else:
             self.s = inp.state
         self.book = DeadlineBook(self.s.deadlines)
+        # Never in the state: the token answers only the start-and-wait, the sealed reporter goes to the vault once.
+        self.intake_token = inp.intake_token
+        self.sealed_reporter = inp.sealed_reporter
         self.lock = asyncio.Lock()
         self.timer = MovableTimer()
 
@@ -219,12 +222,20 @@ class CaseContext:
         )
         await workflow.execute_local_activity(
             "record",
-            RecordInput(case_id=s.case_id, intake=s.intake, row=row, events=new, notices=notices),
+            RecordInput(
+                case_id=s.case_id,
+                intake=s.intake,
+                row=row,
+                events=new,
+                notices=notices,
+                reporter=self.sealed_reporter if s.projected_seq == 0 else None,
+            ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
         # Events a signal added while the activity ran stay for the next projection.
         s.projected_seq, s.pending_notices = upto, s.pending_notices[len(notices) :]
+        self.sealed_reporter = None
         workflow.upsert_search_attributes(
             [
                 search.CASE_STATUS.value_set(s.status.value),
