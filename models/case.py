@@ -760,6 +760,10 @@ class WhistleInput(Model):
     calendar: CalendarPolicy
     supervision: Supervision
     workdays: WorkingDays | None = None
+    planned: list[Plan] | None = Field(
+        default=None, description="report, contact and finish as the case planned them when it whistled (rule set 2)"
+    )
+    planned_at: datetime | None = None
 
 
 class DepartmentState(Model):
