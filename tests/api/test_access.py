@@ -93,3 +93,18 @@ async def test_refusals_do_not_tell_a_stranger_that_a_case_exists(stack: Stack) 
     for path in (c, f"{c}/timeline", f"{c}/reporter", f"{c}/whistles/1"):
         theirs, nothing = await get(stack, "app", path), await get(stack, "app", path.replace(c, MISSING))
         assert theirs.status_code == nothing.status_code == 404 and theirs.json() == nothing.json(), path
+
+
+async def test_any_action_on_a_struck_off_case_is_refused_as_closed(stack: Stack) -> None:
+    case_id = (await post(stack, CHANNEL, "/cases", new_case())).json()["case_id"]
+    c = f"/cases/{case_id}"
+    assert (await post(stack, CHANNEL, f"{c}/withdraw", {"reason": "已自行解决"})).json()["status"] == "closed"
+    for who, action, body in (
+        ("grid-a1-1", "sign", {}),
+        ("supervisor-12345", "urge", {"note": "销号后催办"}),
+        (CHANNEL, "withdraw", {"reason": "再次撤回"}),
+        (CHANNEL, "rate", {"level": "satisfied", "solved": True}),
+    ):
+        # Refused by the workflow while it finishes, or by the server once it has ended: the same answer.
+        r = await post(stack, who, f"{c}/{action}", body)
+        assert r.status_code == 409 and r.json()["code"] == "CaseClosed" and "已销号" in r.json()["message"], r.text
