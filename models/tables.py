@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import JSON, Column, Field, SQLModel
@@ -52,7 +53,7 @@ class EventRow(SQLModel, table=True):
     unit_id: str | None = Field(default=None, index=True)
     tier: str | None = None
     text: str
-    data: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON), description="the typed payload")
     deadline_kind: str | None = None
     deadline_due: datetime | None = None
     deadline_met: bool | None = None
@@ -87,7 +88,10 @@ class WhistleDepartmentRow(SQLModel, table=True):
     report_in_time: bool | None = None
     contacted_at: datetime | None = None
     released_at: datetime | None = None
-    rating: str | None = Field(default=None, description="speed/cooperation/result, 1–5 each")
+    rated_at: datetime | None = Field(default=None, description="when the whistler rated it (双考核), 1–5 each:")
+    speed: int | None = None
+    cooperation: int | None = None
+    result: int | None = None
     closed: bool = Field(default=False, index=True, description="the whistle is over")
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 
+from models import payloads as pl
 from models import search
 from models.case import (
     EVENT_LABEL,
@@ -108,7 +109,7 @@ class CaseContext:
         unit_id: str | None,
         line: Line,
         *,
-        data: dict[str, str] | None = None,
+        data: pl.EventData | None = None,
         deadline: DeadlineRef | None = None,
         actor_label: str | None = None,
     ) -> None:
@@ -123,7 +124,7 @@ class CaseContext:
                 unit_id=unit_id,
                 tier=tier,
                 text=line.text,
-                data=data or {},
+                data=data,
                 deadline=deadline,
             )
         )
@@ -180,7 +181,7 @@ class CaseContext:
         self.book.close(now, *DeadlineKind, cancel=True)
         self.s.status, self.s.outcome, self.s.closed_at = Status.closed, outcome, now
         self.s.pending_return = self.s.pending_extension = None
-        self.event(EventKind.close, actor, self.s.holder, closed(self, text), data={"outcome": outcome.value})
+        self.event(EventKind.close, actor, self.s.holder, closed(self, text), data=pl.Closed(outcome=outcome.value))
         for w in self.s.whistles:
             if w.active:
                 # A case that ends (撤回, 合并) takes its whistle down with it.
