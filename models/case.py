@@ -601,16 +601,17 @@ class StuckAt(Model):
     status: Status
 
 
-RULES_CHARGED = 2
-"""Rule set 2 (DOMAIN.md, "Who is charged", 2026-12): 办结 follows the case, slices are never capped at a past
+RULES_2026_12 = 2
+"""Rule set 2 (2026-12). Who is charged (DOMAIN.md): 办结 follows the case, slices are never capped at a past
 limit, the rating window is the resident's, 重办 counts the reopens that happened, a street out of time goes to
-the supervisor (policy). Cases opened before keep rule set 1, as their histories recorded."""
+the supervisor (policy). A lighter history: a timer whose point did not move is kept, search attributes are
+written when they change. Cases opened before keep rule set 1, as their histories recorded."""
 
 
 class CaseState(Model):
     case_id: str
     intake: Intake
-    rules: int = Field(default=1, description="the rule set the case runs under (see RULES_CHARGED)")
+    rules: int = Field(default=1, description="the rule set the case runs under (see RULES_2026_12)")
     status: Status = Status.intake
     policy: CasePolicy | None = None
     routing: Routing | None = None

@@ -48,7 +48,8 @@ class WhistleContext:
         self.s = WhistleState(departments={d: DepartmentState(unit_id=d) for d in inp.departments})
         self.book = DeadlineBook(self.s.deadlines)
         self.lock = asyncio.Lock()
-        self.timer = MovableTimer()
+        # A whistle of rule set 2 (its case planned it) keeps a timer whose point did not move.
+        self.timer = MovableTimer(keep=inp.planned is not None)
 
     def dept(self, unit_id: str) -> DepartmentState:
         return self.s.departments[unit_id]
