@@ -54,6 +54,13 @@ class RateWindow:
             self.sent.popleft()
         return max(0, self.limit.messages - len(self.sent))
 
+    def unsend(self, at: float) -> None:
+        """A send the provider never took gives its place in the window back."""
+        try:
+            self.sent.remove(at)
+        except ValueError:  # already out of the window
+            pass
+
     def pause(self, now: float, seconds: float | None) -> None:
         self.paused_until = max(self.paused_until, now + (seconds or self.limit.pause_seconds))
 
@@ -131,7 +138,7 @@ class NotificationDispatcher:
             budget[c.channel] = budget.get(c.channel, 1) - 1
             if c.channel in self.windows:
                 self.windows[c.channel].sent.append(clock)
-            task = asyncio.create_task(self.deliver(http, token, c))
+            task = asyncio.create_task(self.deliver(http, token, c, clock))
             self.inflight[task] = c.channel
             task.add_done_callback(self._done)
         if extra:
@@ -143,7 +150,7 @@ class NotificationDispatcher:
         if not task.cancelled() and task.exception() is not None:
             log.error("notification_send_crashed", error=repr(task.exception()))
 
-    async def deliver(self, http: httpx.AsyncClient, token: str, c: Claimed) -> None:
+    async def deliver(self, http: httpx.AsyncClient, token: str, c: Claimed, sent_at: float) -> None:
         provider = self.channels.providers.get(c.channel)
         kind = provider.kind if provider else "none"
         if not await asyncio.to_thread(self.outbox.begin_send, token, c, datetime.now(UTC)):
@@ -161,6 +168,9 @@ class NotificationDispatcher:
             except Exception as err:  # a provider's bug must not stop the dispatcher; the message waits and retries
                 log.exception("notification_provider_error", channel=c.channel, key=c.key)
                 outcome = Outcome(Result.retry, f"provider error: {type(err).__name__}")
+        window = self.windows.get(c.channel)
+        if window is not None and not outcome.reached:
+            window.unsend(sent_at)
         await self.record(token, c, kind, outcome)
 
     async def record(self, token: str, c: Claimed, kind: str, outcome: Outcome) -> None:

@@ -49,6 +49,9 @@ class Outcome:
     detail: str = ""
     retry_after: float | None = None
     """Seconds the receiver asked us to wait (Retry-After, or the provider's own rate-limit window)."""
+    reached: bool = True
+    """Whether the provider may have taken the message, so that it counts toward the channel's rate limit (not
+    for a refused connection or an HTTP error status)."""
 
     @classmethod
     def ok(cls) -> Outcome:
@@ -94,16 +97,18 @@ def http_outcome(resp: httpx.Response) -> Outcome | None:
     detail = short(f"HTTP {status}: {resp.text}")
     wait = retry_after(resp.headers.get("retry-after"))
     if status == 429:
-        return Outcome(Result.rate_limited, detail, wait)
+        return Outcome(Result.rate_limited, detail, wait, reached=False)
     if status == 408 or status >= 500:
-        return Outcome(Result.retry, detail, wait)
-    return Outcome(Result.permanent, detail)
+        return Outcome(Result.retry, detail, wait, reached=False)
+    return Outcome(Result.permanent, detail, reached=False)
 
 
 async def post(http: httpx.AsyncClient, url: str, **kwargs: object) -> httpx.Response | Outcome:
     """POST, with every transport failure (timeout, refused or closed connection) as a retry outcome."""
     try:
         return await http.post(url, **kwargs)  # type: ignore[arg-type]
+    except httpx.ConnectError as err:
+        return Outcome(Result.retry, short(f"connection: {type(err).__name__}: {err}"), reached=False)
     except httpx.TimeoutException as err:
         return Outcome(Result.retry, f"timeout: {type(err).__name__}")
     except httpx.TransportError as err:
