@@ -3,7 +3,8 @@
 One app serves them all: `/wecom` (a WeCom group robot: key, msgtype, 20 a minute, errcode 45009), `/dingtalk`
 (a DingTalk custom robot: access token and the 加签 signature checked, errcode 310000 otherwise), `/sms` (an SMS
 gateway: bearer token, the phone), `/hook` (the generic webhook: its HMAC signature checked). `fail` makes
-every endpoint answer a fault until cleared: "500", "429", "400" or "timeout" (no answer until released).
+every endpoint answer a fault until cleared: "500", "429", "400" or "timeout" (no answer until released);
+`hang_after` lets the webhook take messages and stop answering, as a dispatcher killed mid-send would leave them.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class Receivers:
     fail: str | None = None
     wecom_per_minute: int = 20
     retry_after: str | None = None
+    hang_after: int | None = None
+    """The webhook keeps every message, and answers none from this many on (until released)."""
+    unanswered: list[str] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
     _wecom_sent: list[float] = field(default_factory=list)
 
@@ -142,6 +146,9 @@ def app_for(state: Receivers) -> FastAPI:
         state.received.append(
             Received("hook", await request.json(), request.headers.get("idempotency-key"), time.time())
         )
+        if state.hang_after is not None and len(state.on("hook")) >= state.hang_after:
+            state.unanswered.append(request.headers.get("idempotency-key", ""))
+            await state.release.wait()
         return JSONResponse({"ok": True})
 
     return app
