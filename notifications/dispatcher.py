@@ -93,13 +93,15 @@ class NotificationDispatcher:
         log.info("notification_dispatcher_started", identity=self.identity, channels=sorted(self.channels.providers))
         timeout = httpx.Timeout(self.policy.timeout_seconds)
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
+            half = max(1, self.concurrency // 2)
             while not self.stopping.is_set():
-                claimed = await self.round(http)
+                # Claims go in batches: the next once half the slots are free, so a batch costs one claim.
+                claimed = await self.round(http) if len(self.inflight) <= self.concurrency - half else 0
                 if self.stopping.is_set():
                     break
                 waiters: set[asyncio.Future[Any]] = {*self.inflight, asyncio.ensure_future(self.stopping.wait())}
                 # Straight on when there is room and work; else until a send ends, the poll interval, or stop.
-                if not claimed or len(self.inflight) >= self.concurrency:
+                if not claimed or len(self.inflight) > self.concurrency - half:
                     await asyncio.wait(waiters, timeout=self.poll, return_when=asyncio.FIRST_COMPLETED)
                 for w in waiters:
                     if w not in self.inflight and not w.done():
@@ -130,20 +132,25 @@ class NotificationDispatcher:
         token = f"{self.identity}:{self._claims}"
         until = now + timedelta(seconds=self.policy.lease_seconds)
         claimed = await asyncio.to_thread(self.outbox.claim, token, now, until, free, exclude)
+        send: list[Claimed] = []
         extra: list[int] = []
         for c in claimed:
             if budget.get(c.channel, 1) <= 0:
                 extra.append(c.id)
                 continue
             budget[c.channel] = budget.get(c.channel, 1) - 1
+            send.append(c)
+        if not claimed:
+            return 0
+        # One write for the batch: sends are marked begun before any is posted.
+        await asyncio.to_thread(self.outbox.start, token, datetime.now(UTC), [c.id for c in send], extra)
+        for c in send:
             if c.channel in self.windows:
                 self.windows[c.channel].sent.append(clock)
             task = asyncio.create_task(self.deliver(http, token, c, clock))
             self.inflight[task] = c.channel
             task.add_done_callback(self._done)
-        if extra:
-            await asyncio.to_thread(self.outbox.release, token, extra)
-        return len(claimed) - len(extra)
+        return len(send)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.inflight.pop(task, None)
@@ -153,18 +160,18 @@ class NotificationDispatcher:
     async def deliver(self, http: httpx.AsyncClient, token: str, c: Claimed, sent_at: float) -> None:
         provider = self.channels.providers.get(c.channel)
         kind = provider.kind if provider else "none"
-        if not await asyncio.to_thread(self.outbox.begin_send, token, c, datetime.now(UTC)):
-            return  # the lease ran out and another dispatcher has it
         if c.unconfirmed:
             metrics.RESENT.labels(provider=kind).inc()
             log.warning("notification_resent_unconfirmed", case_id=c.case_id, key=c.key, channel=c.channel)
         if provider is None:
             outcome = Outcome(Result.permanent, f"channel {c.channel!r} is no longer configured")
         else:
+            message = Message(key=c.key, case_id=c.case_id, recipient=c.recipient, text=c.text)
             try:
-                outcome = await provider.send(
-                    http, Message(key=c.key, case_id=c.case_id, recipient=c.recipient, text=c.text)
-                )
+                # httpx's timeout is per phase (connect, each read); this bounds the whole send, within the lease.
+                outcome = await asyncio.wait_for(provider.send(http, message), self.policy.timeout_seconds)
+            except TimeoutError:
+                outcome = Outcome(Result.retry, "timeout: the whole send")
             except Exception as err:  # a provider's bug must not stop the dispatcher; the message waits and retries
                 log.exception("notification_provider_error", channel=c.channel, key=c.key)
                 outcome = Outcome(Result.retry, f"provider error: {type(err).__name__}")

@@ -172,27 +172,24 @@ class Outbox:
             for r in rows
         ]
 
-    def release(self, token: str, ids: Iterable[int]) -> None:
-        """Give claims back unsent (a channel over its rate limit)."""
+    def start(self, token: str, now: datetime, send: Iterable[int], give_back: Iterable[int] = ()) -> None:
+        """Mark the sends of claimed deliveries begun (one whose earlier send was never confirmed counts in
+        `resent`), and give back unsent the claims in `give_back` (a channel over its rate limit)."""
         d = DELIVERIES.c
+        again = case((d.sending_since.is_not(None), d.resent + 1), else_=d.resent)
         with self.engine.begin() as conn:
             conn.execute(
                 update(DELIVERIES)
-                .where(d.id.in_(list(ids)), d.claimed_by == token)
-                .values(claimed_by=None, claimed_until=None)
+                .where(d.id.in_(list(send)), d.claimed_by == token)
+                .values(sending_since=now, attempts=d.attempts + 1, resent=again)
             )
-
-    def begin_send(self, token: str, claimed: Claimed, now: datetime) -> bool:
-        """Mark a send begun (a re-send of an unconfirmed one counts in `resent`); False if the claim is
-        no longer ours."""
-        d = DELIVERIES.c
-        with self.engine.begin() as conn:
-            done = conn.execute(
-                update(DELIVERIES)
-                .where(d.id == claimed.id, d.claimed_by == token)
-                .values(sending_since=now, attempts=d.attempts + 1, resent=d.resent + int(claimed.unconfirmed))
-            )
-        return bool(done.rowcount)
+            back = list(give_back)
+            if back:
+                conn.execute(
+                    update(DELIVERIES)
+                    .where(d.id.in_(back), d.claimed_by == token)
+                    .values(claimed_by=None, claimed_until=None)
+                )
 
     def finish(self, token: str, delivery_id: int, **values: Any) -> bool:
         """Record a send's outcome (the columns in `values`) and end the claim; False if it was not ours."""

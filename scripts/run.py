@@ -327,10 +327,15 @@ def api_environment(cfg: Settings, environ: Mapping[str, str] = os.environ) -> d
 
 
 def check_notifications(cfg: Settings) -> None:
-    """A notification channel whose secret settings lack stops the start here, naming the setting."""
+    """A notification channel whose secret settings lack stops the start here, naming the setting.
+
+    Also creates the read model's tables, before the worker and the dispatcher both open a new database.
+    """
+    from activities.db import engine_for
     from notifications.channels import MissingSecret, build_channels
     from policy import PolicyError
 
+    engine_for(cfg.database_url)
     try:
         build_channels(cfg)
     except (MissingSecret, PolicyError) as exc:
