@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.deps import PartsDep, SessionDep, SupervisorDep
@@ -15,6 +15,7 @@ from notifications.outbox import Entry, Outbox
 from notifications.policy import REPORTER
 
 router = APIRouter(prefix="/cases", tags=["notifications"])
+MAX_ID = 2**63 - 1  # the database's integer
 
 
 class NotificationPublic(BaseModel):
@@ -78,7 +79,11 @@ def case_notifications(case_id: str, parts: PartsDep, session: SessionDep, _: Su
     summary="重发投递失败的通知（督办）",
 )
 def resend_notification(
-    case_id: str, notification_id: int, parts: PartsDep, session: SessionDep, _: SupervisorDep
+    case_id: str,
+    notification_id: Annotated[int, Path(ge=1, le=MAX_ID, description="the message's id in the list")],
+    parts: PartsDep,
+    session: SessionDep,
+    _: SupervisorDep,
 ) -> NotificationsPublic:
     case_row(session, case_id)
     outbox = Outbox(parts.engine)
