@@ -142,12 +142,14 @@ class Outbox:
         )
         if self.postgres:
             heads = heads.with_for_update(skip_locked=True, of=cand)
+        # Materialized, so PostgreSQL runs it once: a rescanned SKIP LOCKED subquery can return more than its LIMIT.
+        picked = heads.cte("heads").prefix_with("MATERIALIZED", dialect="postgresql")
         d, m = DELIVERIES.c, MESSAGES.c
         still_free = or_(d.claimed_until.is_(None), d.claimed_until < now)
         with self.engine.begin() as conn:
             conn.execute(
                 update(DELIVERIES)
-                .where(d.id.in_(heads.scalar_subquery()), d.state == PENDING, still_free)
+                .where(d.id.in_(select(picked.c.id)), d.state == PENDING, still_free)
                 .values(claimed_by=token, claimed_until=until)
             )
             rows = conn.execute(
