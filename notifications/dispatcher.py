@@ -73,7 +73,6 @@ class NotificationDispatcher:
         *,
         concurrency: int = 16,
         poll_seconds: float = 0.5,
-        seed: int | None = None,
     ) -> None:
         self.outbox, self.channels = outbox, channels
         self.policy = channels.policy.delivery
@@ -81,7 +80,7 @@ class NotificationDispatcher:
         self.per_channel = max(1, concurrency // 2)
         self.windows = {name: RateWindow(limit) for name, limit in channels.limits.items()}
         self.identity = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.rng = random.Random(seed)
+        self.rng = random.Random()
         self.inflight: dict[asyncio.Task[None], str] = {}
         self.stopping = asyncio.Event()
         self._claims = 0
@@ -96,7 +95,11 @@ class NotificationDispatcher:
             half = max(1, self.concurrency // 2)
             while not self.stopping.is_set():
                 # Claims go in batches: the next once half the slots are free, so a batch costs one claim.
-                claimed = await self.round(http) if len(self.inflight) <= self.concurrency - half else 0
+                try:
+                    claimed = await self.round(http) if len(self.inflight) <= self.concurrency - half else 0
+                except Exception:  # the database away for a moment: nothing is lost, try again after the poll
+                    log.exception("notification_round_failed")
+                    claimed = 0
                 if self.stopping.is_set():
                     break
                 waiters: set[asyncio.Future[Any]] = {*self.inflight, asyncio.ensure_future(self.stopping.wait())}
