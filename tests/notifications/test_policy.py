@@ -101,3 +101,11 @@ def test_a_policy_without_the_file_has_no_channels(tmp_path: Path) -> None:
     (folder / "notifications.toml").unlink()
     shutil.rmtree(folder / "__pycache__", ignore_errors=True)
     assert load_notification_policy(folder).channels == {}
+
+
+def test_make_run_stops_before_starting_anything_when_a_secret_is_missing(tmp_path: Path) -> None:
+    from scripts.run import StartupError, check_notifications
+
+    cfg = Settings(policy_dir=policy_dir(tmp_path, EXAMPLE), database_url=f"sqlite:///{tmp_path / 'c.db'}")
+    with pytest.raises(StartupError, match="NOTIFY_SECRETS__WECOM_COMM_A1 is not set"):
+        check_notifications(cfg)
