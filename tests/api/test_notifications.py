@@ -104,8 +104,9 @@ async def test_failing_receivers_hold_no_case_back_and_recovered_ones_get_everyt
 
     (escalation,) = await poll(escalated)
     at, due = datetime.fromisoformat(escalation["at"]), datetime.fromisoformat(escalation["deadline"]["due_at"])
-    # on time: what the workflow's timer gives on this machine, not minutes late behind a failing receiver
-    assert 0 <= (at - due).total_seconds() < 2.0
+    # on time: the workflow's timer as this (shared) machine fires it; behind a failing receiver the escalation
+    # used to wait on the projection's retries, minutes late or never
+    assert 0 <= (at - due).total_seconds() < 5.0
 
     async def listed() -> list[dict[str, object]]:
         r = await api.get(f"{c}/notifications", headers=SUPERVISOR)
