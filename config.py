@@ -5,10 +5,20 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import PositiveFloat, PositiveInt, model_validator
+from pydantic import PositiveFloat, PositiveInt, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
+DEVELOPMENT_VAULT_KEY = "development-only-vault-key-change-me"
+MIN_VAULT_KEY_CHARS = 32
+
+
+def normalise_database_url(url: str) -> str:
+    """`postgres://` and `postgresql://` both mean PostgreSQL through psycopg 3 (the driver in the lock)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
 
 
 class Settings(BaseSettings):
@@ -22,7 +32,7 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{ROOT / 'data' / 'cases.db'}"
     policy_dir: Path = ROOT / "policy"
     webhook_url: str | None = None
-    vault_key: str = "development-only-vault-key-change-me"
+    vault_key: str = DEVELOPMENT_VAULT_KEY
     log_json: bool = False
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -39,6 +49,10 @@ class Settings(BaseSettings):
     is rebuilt from its history (replayed) for its next task."""
     demo_keys: bool = False
     """Seed `demo-<actor id>` keys for every actor of the directory (what `make run` does)."""
+    max_body_bytes: PositiveInt = 1_000_000
+    """Requests with a larger body are refused (413) before anything reads them."""
+    open311_public_reads: bool = False
+    """Open311 GET requests without an api_key (the standard allows it): every case, without its reporter."""
 
     @property
     def intake_wait(self) -> timedelta:
@@ -49,14 +63,48 @@ class Settings(BaseSettings):
         # Never 0 (which turns temporalio's cache off), however many processes share it.
         return max(2, self.workflow_cache // self.worker_processes)
 
+    @field_validator("database_url")
+    @classmethod
+    def _driver(cls, url: str) -> str:
+        return normalise_database_url(url)
+
+    @property
+    def production(self) -> bool:
+        return self.environment != "development"
+
     @model_validator(mode="after")
-    def _no_default_secret_in_production(self) -> Settings:
-        if self.environment != "development" and self.vault_key.startswith("development-only"):
-            raise ValueError("VAULT_KEY must be set outside development")
+    def _production_checks(self) -> Settings:
+        """Outside development, refuse what only a demo may have: well-known keys and a guessable vault key."""
+        if not self.production:
+            return self
+        if self.demo_keys:
+            raise ValueError(
+                f"DEMO_KEYS must be off with ENVIRONMENT={self.environment}: the demo keys are well known "
+                "(demo-admin among them); issue keys with `starter.py keys issue`"
+            )
+        key = self.vault_key
+        if key == DEVELOPMENT_VAULT_KEY or len(key) < MIN_VAULT_KEY_CHARS or len(set(key)) < MIN_VAULT_KEY_CHARS // 4:
+            raise ValueError(
+                f"VAULT_KEY is too weak for ENVIRONMENT={self.environment}: use at least {MIN_VAULT_KEY_CHARS} random "
+                "characters, e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
         return self
 
 
-settings = Settings()
+def load_settings() -> Settings:
+    """The settings, or an exit naming the setting at fault (a traceback would bury it)."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        problems = []
+        for e in err.errors():
+            name = "_".join(str(p) for p in e["loc"]).upper()
+            message = str(e["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name}: {message}" if name else message)
+        raise SystemExit("whistle-engine refuses to start: " + "; ".join(problems)) from None
+
+
+settings = load_settings()
 
 
 def bundled_binary(name: str) -> Path:

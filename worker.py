@@ -19,7 +19,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import logs
 from activities.case import CaseActivities
-from activities.db import engine_for
+from activities.db import SchemaError, engine_for
 from activities.notify import Notifier
 from config import settings
 from policy import load_policy
@@ -86,9 +86,13 @@ def serve_forever() -> None:
 
 def main() -> None:
     logs.configure(json=settings.log_json)
-    # Once, before the processes start: a broken policy stops here, and the tables exist before they all open them.
+    # Once, before the processes start: a broken policy or a database behind the code stops here.
     load_policy(settings.policy_dir)
-    engine_for(settings.database_url)
+    try:
+        engine_for(settings.database_url)
+    except SchemaError as err:
+        log.error("database_schema_behind", error=str(err))
+        raise SystemExit(f"worker: {err}") from None
     run_processes(serve_forever, settings.worker_processes)
 
 

@@ -23,6 +23,7 @@ from policy.routing import RoutingError
 from policy.snapshot import UnknownCategory, calendar_for, snapshot_case
 
 log = structlog.get_logger(__name__)
+INTAKE_AS_GIVEN = ("description", "address", "lat", "lng", "media_url")
 
 
 class CaseActivities:
@@ -31,8 +32,10 @@ class CaseActivities:
         self.notifier = notifier
         self.policy_dir = policy_dir
         cases, events = CaseRow.__table__, EventRow.__table__  # type: ignore[attr-defined]
-        # An older projection retried after a newer one must not roll the row back.
-        self._upsert_case = upsert_unless_older(engine, cases, "case_id", "last_seq", list(CaseRowData.model_fields))
+        # An older projection retried after a newer one must not roll the row back. The intake as given is
+        # written again too, so a row recorded before its columns existed gets them with the case's next event.
+        columns = [*CaseRowData.model_fields, *INTAKE_AS_GIVEN]
+        self._upsert_case = upsert_unless_older(engine, cases, "case_id", "last_seq", columns)
         self._insert_events = insert_or_ignore(engine, events, ("case_id", "seq"))
 
     @activity.defn(name="open_case")
@@ -70,6 +73,11 @@ class CaseActivities:
             "category": intake.category,
             "title": intake.title,
             "grid_id": intake.location.grid_id,
+            "description": intake.description,
+            "address": intake.location.address,
+            "lat": intake.location.lat,
+            "lng": intake.location.lng,
+            "media_url": intake.attachments[0] if intake.attachments else None,
             "reporter_ref": intake.reporter.ref,
             "reported_at": intake.reported_at,
             "last_seq": max((e.seq for e in inp.events), default=0),

@@ -17,6 +17,8 @@ from models.case import (
     Location,
     ShortText,
     Text,
+    Url,
+    storable,
 )
 from models.policy import Urgency
 
@@ -33,8 +35,11 @@ Timestamp = Annotated[AwareDatetime, AfterValidator(_this_century)]
 
 
 def public_view(view: CaseView) -> CaseView:
-    """A case as readers see it: the reporter's vault reference is internal, the masked phone is shown."""
-    return view.model_copy(update={"reporter": view.reporter.model_copy(update={"ref": None})})
+    """A case as readers see it: the reporter's vault reference is internal; the masked phone is shown, unless
+    the reporter asked for confidentiality: then no digit of it, to anyone."""
+    reporter = view.reporter
+    hidden = {"ref": None} | ({"masked_phone": None} if reporter.confidential else {})
+    return view.model_copy(update={"reporter": reporter.model_copy(update=hidden)})
 
 
 class Body(BaseModel):
@@ -42,7 +47,7 @@ class Body(BaseModel):
 
 
 class ReporterIn(Body):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)] | None = None
+    name: Annotated[str, storable(1, 50)] | None = None
     phone: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9\- ]{7,20}$")] | None = None
     confidential: bool = Field(default=False, description="保密：承办单位也看不到姓名和电话")
 
@@ -63,9 +68,7 @@ class CaseCreate(Body):
     location: Location
     urgency: Urgency | None = None
     reporter: ReporterIn = ReporterIn()
-    attachments: list[Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]] = Field(
-        default_factory=list, max_length=20
-    )
+    attachments: list[Url] = Field(default_factory=list, max_length=20)
     reported_at: AwareDatetime | None = Field(default=None, description="默认为提交时间")
 
 

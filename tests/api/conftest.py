@@ -1,9 +1,11 @@
-"""End to end: a real Temporal dev server, a real worker, the real API over HTTP on localhost."""
+"""End to end: a real Temporal dev server, a real worker, the real API over HTTP on localhost, on each database
+(the embedded SQLite file, and a PostgreSQL server migrated as an operator would)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from temporalio.client import Client
 from api.main import create_app
 from config import Settings
 from scripts.run import free_port, stop_process
+from tests.conftest import DATABASES, migrated_database
 from tests.servers import dev_server
 from worker import build_worker
 
@@ -34,9 +37,30 @@ def key(actor_id: str) -> dict[str, str]:
     return {"Authorization": f"Bearer demo-{actor_id}"}
 
 
-@pytest_asyncio.fixture(scope="session")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+@asynccontextmanager
+async def serve(cfg: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API with these settings on `cfg.api_port`, in this process, for as long as the block runs."""
+    server = uvicorn.Server(uvicorn.Config(create_app(cfg), host="127.0.0.1", port=cfg.api_port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            await task  # it failed to start: say why
+        await asyncio.sleep(0.05)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{cfg.api_port}", timeout=30) as api:
+            yield api
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest_asyncio.fixture(scope="session", params=DATABASES)
+async def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     folder: Path = tmp_path_factory.mktemp("api")
+    if request.param == "sqlite":
+        database_url = f"sqlite:///{folder / 'cases.db'}"
+    else:
+        database_url = migrated_database(request.getfixturevalue("postgres"))
     server, client, port = await dev_server()
     try:
         hook: list[dict[str, str]] = []
@@ -44,7 +68,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         cfg = Settings(
             temporal_address=f"127.0.0.1:{port}",
             task_queue=API_QUEUE,
-            database_url=f"sqlite:///{folder / 'cases.db'}",
+            database_url=database_url,
             demo_keys=True,
             webhook_url=f"http://127.0.0.1:{hook_port}/hook",
             api_port=free_port(),

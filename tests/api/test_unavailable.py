@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -11,18 +10,16 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import uvicorn
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from activities.db import engine_for
 from activities.vault import ReporterVault
-from api.main import create_app
 from config import Settings
 from models.case import case_id_for
 from policy import load_policy
 from services.intake import open_case
-from tests.api.conftest import Stack, free_port, key
+from tests.api.conftest import Stack, free_port, key, serve
 from tests.api.test_open311 import BASE, form
 from tests.helpers import intake
 from worker import build_worker
@@ -32,16 +29,8 @@ from worker import build_worker
 async def api_with(stack: Stack, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
     """A second API on the suite's read model and keys, with some settings changed."""
     cfg: Settings = stack.settings.model_copy(update={"api_port": free_port(), **settings})
-    server = uvicorn.Server(uvicorn.Config(create_app(cfg), host="127.0.0.1", port=cfg.api_port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.05)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{cfg.api_port}", timeout=30) as api:
-            yield api
-    finally:
-        server.should_exit = True
-        await task
+    async with serve(cfg) as api:
+        yield api
 
 
 async def test_action_while_temporal_is_unreachable_is_503_with_retry_after(stack: Stack) -> None:
