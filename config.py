@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import PositiveFloat, PositiveInt, ValidationError, field_validator, model_validator
+from pydantic import FilePath, PositiveFloat, PositiveInt, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
@@ -28,6 +28,20 @@ class Settings(BaseSettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_ui_url: str = "http://localhost:8233"
+    temporal_api_key: SecretStr | None = None
+    """An API key (Temporal Cloud); sent as `Authorization: Bearer`, over TLS."""
+    temporal_tls: bool | None = None
+    """TLS to Temporal; by default on when an API key or any TEMPORAL_TLS_* file is set, off otherwise."""
+    temporal_tls_ca: FilePath | None = None
+    """The CA that signed the server's certificate (PEM); the system's CAs when unset."""
+    temporal_tls_cert: FilePath | None = None
+    """The client certificate (PEM) for mTLS, with TEMPORAL_TLS_KEY."""
+    temporal_tls_key: FilePath | None = None
+    temporal_tls_server_name: str | None = None
+    """The name the server's certificate carries, when it is not the host of TEMPORAL_ADDRESS."""
+    temporal_metrics_bind: str | None = None
+    """host:port where the worker serves the Temporal SDK's metrics to Prometheus (`/metrics`); with several
+    worker processes, process i serves on port + i."""
     task_queue: str = "cases"
     database_url: str = f"sqlite:///{ROOT / 'data' / 'cases.db'}"
     policy_dir: Path = ROOT / "policy"
@@ -36,6 +50,9 @@ class Settings(BaseSettings):
     log_json: bool = False
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    action_wait_seconds: PositiveFloat = 10.0
+    """How long an action waits for the case to take it; then 503 (or 202 once taken) with the request id to send
+    it again with, which never does it twice."""
     intake_wait_seconds: PositiveFloat = 15.0
     """How long a channel's submission waits for dispatch (or a repeated ticket for its case) before 202."""
     workflow_sandbox: bool = True
@@ -67,6 +84,21 @@ class Settings(BaseSettings):
     @classmethod
     def _driver(cls, url: str) -> str:
         return normalise_database_url(url)
+
+    @property
+    def temporal_tls_enabled(self) -> bool:
+        if self.temporal_tls is not None:
+            return self.temporal_tls
+        files = (self.temporal_tls_ca, self.temporal_tls_cert, self.temporal_tls_server_name)
+        return self.temporal_api_key is not None or any(f is not None for f in files)
+
+    @model_validator(mode="after")
+    def _client_certificate_with_its_key(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (mTLS needs both)")
+        if self.temporal_tls is False and (self.temporal_api_key or self.temporal_tls_cert):
+            raise ValueError("TEMPORAL_TLS=false, but TEMPORAL_API_KEY or TEMPORAL_TLS_CERT needs TLS")
+        return self
 
     @property
     def production(self) -> bool:

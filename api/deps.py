@@ -10,7 +10,6 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.vault import ReporterVault
 from api import auth
@@ -18,6 +17,7 @@ from api.errors import ApiError, unavailable
 from config import Settings
 from models.case import Actor, Role
 from models.policy import Policy
+from temporal_client import connect
 
 
 @dataclass
@@ -34,11 +34,7 @@ class Parts:
         if self.client is None:
             # Temporal may come up after the API: connect on first use, and answer 503 until it does.
             try:
-                self.client = await Client.connect(
-                    self.settings.temporal_address,
-                    namespace=self.settings.temporal_namespace,
-                    data_converter=pydantic_data_converter,
-                )
+                self.client = await connect(self.settings)
             except Exception as err:
                 raise unavailable() from err
         return self.client

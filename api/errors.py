@@ -92,8 +92,16 @@ def retry_later() -> dict[str, str]:
     return {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
-def unavailable() -> ApiError:
-    return ApiError(503, "TemporalUnavailable", "服务暂时不可用，请稍后重试", retry_later())
+def again_with(request_id: str | None) -> dict[str, str]:
+    return retry_later() | ({"Idempotency-Key": request_id} if request_id else {})
+
+
+def unavailable(request_id: str | None = None) -> ApiError:
+    """Temporal does not answer (or fails in passing); with the request id, the same request may be sent again."""
+    message = "服务暂时不可用，请稍后重试" + (
+        f"（带 Idempotency-Key: {request_id}，不会重复办理）" if request_id else ""
+    )
+    return ApiError(503, "TemporalUnavailable", message, again_with(request_id), request_id=request_id)
 
 
 def database_unavailable() -> ApiError:
@@ -103,9 +111,8 @@ def database_unavailable() -> ApiError:
 def busy(request_id: str | None = None) -> ApiError:
     """The engine did not answer in time; the action may still take effect, so say how to send it again."""
     again = "带同一 Idempotency-Key 重试" if request_id is None else f"带 Idempotency-Key: {request_id} 重试"
-    headers = retry_later() | ({"Idempotency-Key": request_id} if request_id else {})
     message = f"服务繁忙，请求未能及时完成：请稍后查询诉求状态，必要时{again}（不会重复办理）"
-    return ApiError(503, "Busy", message, headers, request_id=request_id)
+    return ApiError(503, "Busy", message, again_with(request_id), request_id=request_id)
 
 
 def not_found(what: str = "诉求") -> ApiError:

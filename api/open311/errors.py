@@ -8,14 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import structlog
 from fastapi import Response
 from pydantic import BaseModel
 
 from api.errors import ApiError
 from api.open311.formats import format_of, render
 
-log = structlog.get_logger(__name__)
 PREFIX = "/open311/"
 # The engine's statuses the standard does not use, as its clients expect them.
 STANDARD_STATUS = {401: 403, 422: 400}
@@ -44,7 +42,6 @@ def render_error(path: str, err: ApiError) -> Response:
     description = err.message
     if err.fields:
         description = "请求参数有误：" + "；".join(f"{name(f.field)}：{f.message}" for f in err.fields)
-    log.info("open311_refused", status=status, code=err.code, path=path)
     return render(
         format_of(path), "errors", [Error(code=status, description=description)], status=status, headers=err.headers
     )
