@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client
@@ -78,12 +79,16 @@ class Principal:
         return self.actor
 
 
+# The API key as `Authorization: Bearer <key>`; OpenAPI shows it as a security scheme (/docs: Authorize).
+bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey", description="API 密钥：Authorization: Bearer <key>")
+
+
 def get_principal(
-    parts: PartsDep, authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None
+    parts: PartsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None
 ) -> Principal:
-    if not authorization or not authorization.lower().startswith("bearer "):
+    if credentials is None or not credentials.credentials.strip():
         raise ApiError(401, "Unauthenticated", "缺少身份凭证：请在 Authorization 头中提供 Bearer 密钥")
-    found = auth.lookup(parts.engine, authorization.split(" ", 1)[1].strip())
+    found = auth.lookup(parts.engine, credentials.credentials.strip())
     if found is None:
         raise ApiError(401, "Unauthenticated", "身份凭证无效或已吊销")
     return Principal(role=found[0], actor=found[1])

@@ -17,7 +17,7 @@ from fastapi_offline import FastAPIOffline
 import logs
 from activities.db import SchemaError, engine_for
 from activities.vault import ReporterVault
-from api import auth, errors, metrics, open311
+from api import auth, errors, metrics, open311, openapi
 from api.deps import Parts
 from api.edge import Edge
 from api.routes import actions, cases, directory, ops, stats
@@ -67,6 +67,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     errors.register_format(open311.PREFIX, open311.render_error)
+    openapi.document(app)
 
     @app.middleware("http")
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

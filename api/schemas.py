@@ -61,6 +61,22 @@ class ReporterIn(Body):
 class CaseCreate(Body):
     """受理 as a channel submits it; the channel is the caller."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel_ticket_id": "12345-20261201-0001",
+                    "category": "illegal_construction",
+                    "title": "楼顶违建",
+                    "description": "多福巷5号楼顶正在搭建彩钢房",
+                    "location": {"grid_id": "grid-a1-1", "address": "多福巷5号", "lat": 39.9163, "lng": 116.4045},
+                    "reporter": {"name": "张三", "phone": "13912345678", "confidential": False},
+                }
+            ]
+        },
+    )
+
     channel_ticket_id: Ident
     category: Ident
     title: ShortText

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -73,7 +74,11 @@ async def _fields(request: Request) -> dict[str, Any]:
     if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
         form = await request.form()
         # Uploaded files (the v2.1 draft's `media`) are not taken; media_url is.
-        return {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        repeated = sorted(k for k, n in Counter(k for k, _ in items).items() if n > 1)
+        if repeated:
+            raise Open311Error(400, f"{'、'.join(repeated)}：每项只能提供一次")
+        return dict(items)
     if not await request.body():
         return {}
     raise Open311Error(400, "不支持的请求格式：请使用 application/x-www-form-urlencoded 或 application/json")

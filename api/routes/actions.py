@@ -69,14 +69,38 @@ WHISTLE_ACTIONS = [
 ]
 
 
-def body_model(model: type[m.Action]) -> type[BaseModel]:
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "return": {"reason": "该处违建属相邻网格，请改派"},
+    "decide-return": {"approve": True, "to_unit": "grid-a1-2", "reason": "属第二网格，改派"},
+    "redispatch": {"to_unit": "dept-enforcement", "reason": "违法建设须执法部门处置"},
+    "escalate": {"reason": "违建须执法，网格无力处置"},
+    "whistle": {"kind": "ordinary", "departments": ["dept-enforcement"], "reason": "违建需联合执法"},
+    "request-extension": {"amount": {"amount": 3, "unit": "working_days"}, "reason": "需等待鉴定结果"},
+    "decide-extension": {"approve": True, "reason": "鉴定确需时间"},
+    "suspend": {"reason": "冬季无法施工，待来年开春"},
+    "resume": {"reason": "已具备施工条件"},
+    "reply": {"result": "违建已拆除，已电话告知诉求人", "contacted_reporter": True},
+    "rate": {"level": "satisfied", "solved": True, "comment": "处理及时"},
+    "withdraw": {"reason": "诉求人表示问题已自行解决"},
+    "merge": {"into_case_id": "case-hotline12345-20261201-0001", "reason": "同一违建的重复反映"},
+    "reject": {"reason": "属民事纠纷，不属受理范围"},
+    "urge": {"note": "请尽快签收办理"},
+    "supervise": {"note": "已超期，请说明原因并限期办结"},
+    "close": {"reason": "重办两次仍不满意，经督办核实已按政策处理"},
+    "contact": {"note": "已到场，与街道对接"},
+    "release": {"department": "dept-enforcement", "note": "违建已拆除"},
+    "rate-departments": {"ratings": [{"department": "dept-enforcement", "speed": 5, "cooperation": 4, "result": 5}]},
+}
+
+
+def body_model(model: type[m.Action], example: dict[str, Any] | None = None) -> type[BaseModel]:
     """The action without its actor: the API key says who acts."""
     fields: dict[str, Any] = {
         name: (f.annotation, f) for name, f in model.model_fields.items() if name not in ("actor", "request_id")
     }
     return create_model(
         f"{model.__name__}Body",
-        __config__=ConfigDict(extra="forbid"),
+        __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [example]} if example else None),
         __doc__=model.__doc__,
         **fields,
     )
@@ -134,7 +158,7 @@ async def perform(
 
 
 def make_endpoint(spec: Spec) -> Callable[..., Any]:
-    body_type = body_model(spec.model)
+    body_type = body_model(spec.model, EXAMPLES.get(spec.name))
     optional = not any(f.is_required() for f in body_type.model_fields.values())
 
     async def endpoint(**kw: Any) -> BaseModel | JSONResponse:
