@@ -25,7 +25,14 @@ from api.deps import PartsDep
 from api.open311.access import caller
 from api.open311.errors import ERRORS, Open311Error, name
 from api.open311.formats import Format, render
-from api.open311.schemas import GRID_ATTRIBUTE, NewRequest, RequestCreated, coordinates_address, post_body_docs
+from api.open311.schemas import (
+    GRID_ATTRIBUTE,
+    IDEMPOTENCY_KEY_CHARS,
+    NewRequest,
+    RequestCreated,
+    coordinates_address,
+    post_body_docs,
+)
 from api.open311.time import local
 from models.case import DeadlineKind, Intake, Location, ReporterRef, Role
 from services.intake import IntakeError, check_intake, open_case
@@ -50,6 +57,8 @@ OPEN311_FIELD = {
 def _ticket(request: Request) -> str:
     """The channel ticket: from the client's Idempotency-Key (or X-Request-Id), else fresh."""
     given = request.headers.get("idempotency-key") or request.headers.get("x-request-id")
+    if given and len(given) > IDEMPOTENCY_KEY_CHARS:
+        raise Open311Error(400, f"Idempotency-Key：最多 {IDEMPOTENCY_KEY_CHARS} 个字符")
     if given:
         return hashlib.sha256(given.encode()).hexdigest()[:32]
     return uuid.uuid4().hex

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from models.case import Url, storable
 
 GRID_ATTRIBUTE = "grid_id"
+IDEMPOTENCY_KEY_CHARS = 200
 
 
 def coordinates_address(lat: float | None, long: float | None) -> str:
@@ -83,7 +84,7 @@ class NewRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True, str_strip_whitespace=True)
 
-    api_key: str | None = Field(default=None, description="a channel's key")
+    api_key: str | None = Field(default=None, description="a channel's key (or in the query, or as a Bearer token)")
     service_code: str = Field(description="the category id, from services.json")
     lat: float | None = Field(default=None, ge=-90, le=90)
     long: float | None = Field(default=None, ge=-180, le=180)
@@ -113,7 +114,6 @@ def post_body_docs() -> dict[str, Any]:
         "required": [GRID_ATTRIBUTE],
     }
     example = {
-        "api_key": "demo-open311",
         "service_code": "exposed_rubbish",
         "lat": 39.9163,
         "long": 116.4045,
@@ -134,7 +134,7 @@ def post_body_docs() -> dict[str, Any]:
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": False,
-                "schema": {"type": "string", "maxLength": 200},
+                "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_CHARS},
                 "description": "同一渠道重复提交同一键只受理一次（也接受 X-Request-Id）",
             }
         ],

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -52,6 +53,14 @@ async def serve(cfg: Settings) -> AsyncIterator[httpx.AsyncClient]:
     finally:
         server.should_exit = True
         await task
+
+
+@asynccontextmanager
+async def api_with(stack: Stack, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A second API on the suite's read model and keys, with some settings changed."""
+    cfg: Settings = stack.settings.model_copy(update={"api_port": free_port(), **settings})
+    async with serve(cfg) as api:
+        yield api
 
 
 @pytest_asyncio.fixture(scope="session", params=DATABASES)

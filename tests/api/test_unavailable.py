@@ -5,13 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
@@ -22,20 +19,12 @@ from models.case import case_id_for
 from policy import load_policy
 from scripts.run import stop_process
 from services.intake import open_case, start_workflow
-from tests.api.conftest import Stack, free_port, key, serve
+from tests.api.conftest import Stack, api_with, free_port, key, serve
 from tests.api.test_open311 import BASE, form
 from tests.conftest import register_search_attributes
 from tests.helpers import intake
 from tests.servers import dev_server
 from worker import build_worker
-
-
-@asynccontextmanager
-async def api_with(stack: Stack, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """A second API on the suite's read model and keys, with some settings changed."""
-    cfg: Settings = stack.settings.model_copy(update={"api_port": free_port(), **settings})
-    async with serve(cfg) as api:
-        yield api
 
 
 async def test_action_while_temporal_is_unreachable_is_503_with_retry_after(stack: Stack) -> None:
