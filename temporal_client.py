@@ -47,7 +47,9 @@ def tls_config(cfg: Settings) -> TLSConfig | bool:
 def runtime(metrics_bind: str | None = None) -> Runtime:
     """One SDK runtime per process (and metrics endpoint): each has its own threads."""
     metrics = (
-        PrometheusConfig(bind_address=metrics_bind, counters_total_suffix=True, durations_as_seconds=True)
+        PrometheusConfig(
+            bind_address=metrics_bind, counters_total_suffix=True, unit_suffix=True, durations_as_seconds=True
+        )
         if metrics_bind
         else None
     )

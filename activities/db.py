@@ -17,7 +17,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, inspect
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel, create_engine
 
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -49,11 +49,6 @@ def head_revision() -> str:
 
 def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
-
-
-def shown(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    return make_url(url).render_as_string(hide_password=True)
 
 
 @lru_cache
@@ -88,16 +83,24 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 def _prepare_sqlite(engine: Engine) -> None:
-    with engine.begin() as conn:
-        tables = set(inspect(conn).get_table_names())
-        if not tables:
-            SQLModel.metadata.create_all(conn)
-            command.stamp(alembic_config(conn), "head")
-            return
-        if "alembic_version" not in tables or current_revision(conn) is None:
-            # A file made by create_all before there were migrations: its tables are the first revision's.
-            command.stamp(alembic_config(conn), FIRST_REVISION)
-        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
+        # The worker and the API start together on a new file: the first takes the write lock, the other
+        # waits for it and finds the tables made.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        _prepare_sqlite_locked(conn)
+        conn.commit()
+
+
+def _prepare_sqlite_locked(conn: Connection) -> None:
+    tables = set(inspect(conn).get_table_names())
+    if not tables:
+        SQLModel.metadata.create_all(conn)
+        command.stamp(alembic_config(conn), "head")
+        return
+    if "alembic_version" not in tables or current_revision(conn) is None:
+        # A file made by create_all before there were migrations: its tables are the first revision's.
+        command.stamp(alembic_config(conn), FIRST_REVISION)
+    command.upgrade(alembic_config(conn), "head")
 
 
 def check_schema(engine: Engine) -> None:
@@ -107,7 +110,7 @@ def check_schema(engine: Engine) -> None:
         current = current_revision(conn)
     if current == head:
         return
-    where = shown(engine.url.render_as_string(hide_password=False))
+    where = engine.url.render_as_string(hide_password=True)  # for messages and logs
     known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     if current is None or current in known:
         state = "has no schema yet" if current is None else f"is at migration {current}"

@@ -156,17 +156,17 @@ def invalid(errors: list[dict[str, object]]) -> ApiError:
 
 
 Renderer = Callable[[str, ApiError], Response]
-_FORMATS: list[tuple[str, Renderer]] = []
+_FORMATS: dict[str, Renderer] = {}
 
 
 def register_format(prefix: str, render: Renderer) -> None:
     """Paths under `prefix` answer their errors with `render` (Open311's list) instead of `ErrorBody`."""
-    _FORMATS.append((prefix, render))
+    _FORMATS[prefix] = render
 
 
 def respond(path: str, err: ApiError) -> Response:
     metrics.REJECTIONS.labels(code=err.code).inc()
-    for prefix, render in _FORMATS:
+    for prefix, render in _FORMATS.items():
         if path.startswith(prefix):
             return render(path, err)
     return JSONResponse(err.body().model_dump(exclude_none=True), status_code=err.status, headers=err.headers)

@@ -99,3 +99,20 @@ def test_a_sqlite_file_from_before_migrations_is_upgraded_in_place(tmp_path: Pat
         assert current_revision(conn) == head_revision()
         assert conn.exec_driver_sql("SELECT title, description FROM cases").all() == [("旧诉求", None)]
     assert "description" in {c["name"] for c in inspect(engine).get_columns("cases")}
+
+
+def test_processes_starting_together_on_a_new_sqlite_file_all_find_it_ready(tmp_path: Path) -> None:
+    """`make run` starts the worker and the API at once: one makes the file, the others wait for it."""
+    url = f"sqlite:///{tmp_path / 'together.db'}"
+    code = "from activities.db import engine_for; engine_for(__import__('os').environ['DATABASE_URL'])"
+    starts = [
+        subprocess.Popen(
+            [PYTHON, "-c", code], cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, stderr=subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
+    for start in starts:
+        _, err = start.communicate(timeout=120)
+        assert start.returncode == 0, err.decode()
+    with create_engine(url).connect() as conn:
+        assert current_revision(conn) == head_revision()

@@ -20,6 +20,7 @@ from config import ROOT
 from models.tables import CaseRow, EventRow
 from scripts.run import free_port, stop_process
 from tests.api.conftest import key
+from tests.api.test_unavailable import street_vending
 from tests.conftest import migrated_database
 from tests.postgres import PostgresServer
 from tests.servers import dev_server
@@ -58,16 +59,6 @@ async def act(http: httpx.AsyncClient, path: str, who: str, body: dict[str, Any]
     raise AssertionError(f"{path} never went through: {r.text}")
 
 
-def ticket() -> dict[str, Any]:
-    return {
-        "channel_ticket_id": f"S{uuid.uuid4().hex[:10]}",
-        "category": "street_vending",
-        "title": "占道经营",
-        "description": "早市摊贩占道",
-        "location": {"grid_id": "grid-a1-1", "address": "多福巷"},
-    }
-
-
 async def test_two_apis_and_two_workers_lose_nothing_and_double_nothing(postgres: PostgresServer) -> None:
     database_url = migrated_database(postgres)
     server, _, temporal_port = await dev_server()
@@ -87,7 +78,7 @@ async def test_two_apis_and_two_workers_lose_nothing_and_double_nothing(postgres
         channel = key("hotline12345")
 
         # Every ticket to both APIs at once.
-        bodies = [ticket() for _ in range(TICKETS)]
+        bodies = [street_vending() for _ in range(TICKETS)]
         answers = await asyncio.gather(*(h.post("/cases", json=b, headers=channel) for b in bodies for h in https))
         assert all(a.status_code in (200, 201, 202) for a in answers), [a.text for a in answers]
         case_ids = [answers[2 * i].json()["case_id"] for i in range(TICKETS)]
@@ -109,6 +100,7 @@ async def test_two_apis_and_two_workers_lose_nothing_and_double_nothing(postgres
 
         metrics = httpx.get(f"http://127.0.0.1:{metrics_ports[1]}/metrics", timeout=10).text
         assert "temporal_worker_task_slots_available" in metrics, metrics[:2000]
+        assert "temporal_workflow_task_execution_latency_seconds_bucket" in metrics
         for h in https:
             await h.aclose()
     finally:
