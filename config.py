@@ -5,10 +5,20 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import PositiveFloat, PositiveInt, SecretStr, model_validator
+from pydantic import FilePath, PositiveFloat, PositiveInt, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
+DEVELOPMENT_VAULT_KEY = "development-only-vault-key-change-me"
+MIN_VAULT_KEY_CHARS = 32
+
+
+def normalise_database_url(url: str) -> str:
+    """`postgres://` and `postgresql://` both mean PostgreSQL through psycopg 3 (the driver in the lock)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
 
 
 class Settings(BaseSettings):
@@ -19,6 +29,20 @@ class Settings(BaseSettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_ui_url: str = "http://localhost:8233"
+    temporal_api_key: SecretStr | None = None
+    """An API key (Temporal Cloud); sent as `Authorization: Bearer`, over TLS."""
+    temporal_tls: bool | None = None
+    """TLS to Temporal; by default on when an API key or any TEMPORAL_TLS_* file is set, off otherwise."""
+    temporal_tls_ca: FilePath | None = None
+    """The CA that signed the server's certificate (PEM); the system's CAs when unset."""
+    temporal_tls_cert: FilePath | None = None
+    """The client certificate (PEM) for mTLS, with TEMPORAL_TLS_KEY."""
+    temporal_tls_key: FilePath | None = None
+    temporal_tls_server_name: str | None = None
+    """The name the server's certificate carries, when it is not the host of TEMPORAL_ADDRESS."""
+    temporal_metrics_bind: str | None = None
+    """host:port where the worker serves the Temporal SDK's metrics to Prometheus (`/metrics`); with several
+    worker processes, process i serves on port + i."""
     task_queue: str = "cases"
     database_url: str = f"sqlite:///{ROOT / 'data' / 'cases.db'}"
     policy_dir: Path = ROOT / "policy"
@@ -33,10 +57,13 @@ class Settings(BaseSettings):
     """Messages one notification dispatcher sends at once."""
     notify_metrics_port: int | None = None
     """Where the notification dispatcher serves its own Prometheus metrics; unset: not served."""
-    vault_key: str = "development-only-vault-key-change-me"
+    vault_key: str = DEVELOPMENT_VAULT_KEY
     log_json: bool = False
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    action_wait_seconds: PositiveFloat = 10.0
+    """How long an action waits for the case to take it; then 503 (or 202 once taken) with the request id to send
+    it again with, which never does it twice."""
     intake_wait_seconds: PositiveFloat = 15.0
     """How long a channel's submission waits for dispatch (or a repeated ticket for its case) before 202."""
     workflow_sandbox: bool = True
@@ -50,6 +77,10 @@ class Settings(BaseSettings):
     is rebuilt from its history (replayed) for its next task."""
     demo_keys: bool = False
     """Seed `demo-<actor id>` keys for every actor of the directory (what `make run` does)."""
+    max_body_bytes: PositiveInt = 1_000_000
+    """Requests with a larger body are refused (413) before anything reads them."""
+    open311_public_reads: bool = False
+    """Open311 GET requests without an api_key (the standard allows it): every case, without its reporter."""
 
     @property
     def intake_wait(self) -> timedelta:
@@ -60,17 +91,65 @@ class Settings(BaseSettings):
         # Never 0 (which turns temporalio's cache off), however many processes share it.
         return max(2, self.workflow_cache // self.worker_processes)
 
+    @field_validator("database_url")
+    @classmethod
+    def _driver(cls, url: str) -> str:
+        return normalise_database_url(url)
+
+    @property
+    def temporal_tls_enabled(self) -> bool:
+        if self.temporal_tls is not None:
+            return self.temporal_tls
+        files = (self.temporal_tls_ca, self.temporal_tls_cert, self.temporal_tls_server_name)
+        return self.temporal_api_key is not None or any(f is not None for f in files)
+
     @model_validator(mode="after")
-    def _no_default_secret_in_production(self) -> Settings:
-        if self.environment != "development" and self.vault_key.startswith("development-only"):
-            raise ValueError("VAULT_KEY must be set outside development")
-        secret = self.webhook_secret.get_secret_value()
-        if self.environment != "development" and self.webhook_url and secret.startswith("development-only"):
-            raise ValueError("WEBHOOK_SECRET must be set outside development when WEBHOOK_URL is")
+    def _client_certificate_with_its_key(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (mTLS needs both)")
+        if self.temporal_tls is False and (self.temporal_api_key or self.temporal_tls_cert):
+            raise ValueError("TEMPORAL_TLS=false, but TEMPORAL_API_KEY or TEMPORAL_TLS_CERT needs TLS")
+        return self
+
+    @property
+    def production(self) -> bool:
+        return self.environment != "development"
+
+    @model_validator(mode="after")
+    def _production_checks(self) -> Settings:
+        """Outside development, refuse what only a demo may have: well-known keys and a guessable vault key."""
+        if not self.production:
+            return self
+        if self.demo_keys:
+            raise ValueError(
+                f"DEMO_KEYS must be off with ENVIRONMENT={self.environment}: the demo keys are well known "
+                "(demo-admin among them); issue keys with `starter.py keys issue`"
+            )
+        key = self.vault_key
+        if key == DEVELOPMENT_VAULT_KEY or len(key) < MIN_VAULT_KEY_CHARS or len(set(key)) < MIN_VAULT_KEY_CHARS // 4:
+            raise ValueError(
+                f"VAULT_KEY is too weak for ENVIRONMENT={self.environment}: use at least {MIN_VAULT_KEY_CHARS} random "
+                "characters, e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        if self.webhook_url and self.webhook_secret.get_secret_value().startswith("development-only"):
+            raise ValueError(f"WEBHOOK_SECRET must be set with ENVIRONMENT={self.environment} when WEBHOOK_URL is")
         return self
 
 
-settings = Settings()
+def load_settings() -> Settings:
+    """The settings, or an exit naming the setting at fault (a traceback would bury it)."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        problems = []
+        for e in err.errors():
+            name = "_".join(str(p) for p in e["loc"]).upper()
+            message = str(e["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name}: {message}" if name else message)
+        raise SystemExit("whistle-engine refuses to start: " + "; ".join(problems)) from None
+
+
+settings = load_settings()
 
 
 def bundled_binary(name: str) -> Path:

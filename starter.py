@@ -35,7 +35,7 @@ from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS
 from models.case import DEADLINE_LABEL, EVENT_LABEL, Actor, CaseEvent, CaseView, Deadline, Intake, Role, WhistleView
 from policy import load_policy
 from services.intake import IntakeError, case_handle, check_intake, open_case, wait_ready, whistle_handle
-from worker import connect
+from temporal_client import connect
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
 

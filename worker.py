@@ -7,36 +7,29 @@ case's next task to the process that holds it in memory.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import structlog
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import logs
 from activities.case import CaseActivities
-from activities.db import engine_for
+from activities.db import SchemaError, engine_for
 from activities.notify import Notifier
 from config import settings
 from policy import load_policy
 from processes import run_processes
+from temporal_client import connect
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
 
 WORKFLOWS = [CaseWorkflow, WhistleWorkflow]
 log = structlog.get_logger(__name__)
-
-
-async def connect(address: str | None = None) -> Client:
-    return await Client.connect(
-        address or settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-    )
 
 
 def build_worker(
@@ -71,8 +64,16 @@ def build_worker(
     )
 
 
-async def serve() -> None:
-    client = await connect()
+def metrics_bind(process: int = 0) -> str | None:
+    """Where this worker process serves the SDK's metrics: TEMPORAL_METRICS_BIND, its port + the process index."""
+    if settings.temporal_metrics_bind is None:
+        return None
+    host, _, port = settings.temporal_metrics_bind.rpartition(":")
+    return f"{host}:{int(port) + process}"
+
+
+async def serve(process: int = 0) -> None:
+    client = await connect(metrics_bind=metrics_bind(process))
     worker = build_worker(client)
     log.info("worker_started", address=settings.temporal_address, task_queue=settings.task_queue, pid=os.getpid())
     await worker.run()
@@ -80,14 +81,20 @@ async def serve() -> None:
 
 def serve_forever() -> None:
     logs.configure(json=settings.log_json)
-    asyncio.run(serve())
+    # run_processes names the others worker-1, worker-2, ...; this process is 0.
+    name = multiprocessing.current_process().name
+    asyncio.run(serve(int(name.rpartition("-")[2]) if name.startswith("worker-") else 0))
 
 
 def main() -> None:
     logs.configure(json=settings.log_json)
-    # Once, before the processes start: a broken policy stops here, and the tables exist before they all open them.
+    # Once, before the processes start: a broken policy or a database behind the code stops here.
     load_policy(settings.policy_dir)
-    engine_for(settings.database_url)
+    try:
+        engine_for(settings.database_url)
+    except SchemaError as err:
+        log.error("database_schema_behind", error=str(err))
+        raise SystemExit(f"worker: {err}") from None
     run_processes(serve_forever, settings.worker_processes)
 
 

@@ -24,10 +24,16 @@ def _table(model: Any) -> Table:
     return table
 
 
+INTAKE_AS_GIVEN = ("description", "address", "lat", "lng", "media_url")
+"""The intake as the channel posted it (Open311 reads it back as posted)."""
+
+
 class Projection:
     def __init__(self, engine: Engine) -> None:
-        # An older projection retried after a newer one must not roll the row back.
-        self._case = upsert_unless_older(engine, _table(CaseRow), "case_id", "last_seq", list(CaseRowData.model_fields))
+        # An older projection retried after a newer one must not roll the row back. The intake as given is
+        # written again too, so a row recorded before its columns existed gets them with the case's next event.
+        columns = [*CaseRowData.model_fields, *INTAKE_AS_GIVEN]
+        self._case = upsert_unless_older(engine, _table(CaseRow), "case_id", "last_seq", columns)
         self._events = insert_or_ignore(engine, _table(EventRow), ("case_id", "seq"))
         self._reporter = insert_or_ignore(engine, _table(ReporterRow), ("ref",))
         self._units = insert_or_ignore(engine, _table(CaseUnitRow), ("case_id", "unit_id"))
@@ -65,6 +71,11 @@ class Projection:
                 "category": intake.category,
                 "title": intake.title,
                 "grid_id": intake.location.grid_id,
+                "description": intake.description,
+                "address": intake.location.address,
+                "lat": intake.location.lat,
+                "lng": intake.location.lng,
+                "media_url": intake.attachments[0] if intake.attachments else None,
                 "reporter_ref": intake.reporter.ref,
                 "reported_at": intake.reported_at,
                 "last_seq": max((e.seq for e in inp.events), default=0),

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.vault import ReporterVault
 from api import auth
@@ -20,6 +20,7 @@ from models.case import Actor, Role
 from models.policy import Policy
 from models.tables import CaseRow
 from services import queries
+from temporal_client import connect
 
 
 @dataclass
@@ -36,11 +37,7 @@ class Parts:
         if self.client is None:
             # Temporal may come up after the API: connect on first use, and answer 503 until it does.
             try:
-                self.client = await Client.connect(
-                    self.settings.temporal_address,
-                    namespace=self.settings.temporal_namespace,
-                    data_converter=pydantic_data_converter,
-                )
+                self.client = await connect(self.settings)
             except Exception as err:
                 raise unavailable() from err
         return self.client
@@ -84,12 +81,16 @@ class Principal:
         return self.actor
 
 
+# The API key as `Authorization: Bearer <key>`; OpenAPI shows it as a security scheme (/docs: Authorize).
+bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey", description="API 密钥：Authorization: Bearer <key>")
+
+
 def get_principal(
-    parts: PartsDep, authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None
+    parts: PartsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None
 ) -> Principal:
-    if not authorization or not authorization.lower().startswith("bearer "):
+    if credentials is None or not credentials.credentials.strip():
         raise ApiError(401, "Unauthenticated", "缺少身份凭证：请在 Authorization 头中提供 Bearer 密钥")
-    found = auth.lookup(parts.engine, authorization.split(" ", 1)[1].strip())
+    found = auth.lookup(parts.engine, credentials.credentials.strip())
     if found is None:
         raise ApiError(401, "Unauthenticated", "身份凭证无效或已吊销")
     return Principal(role=found[0], actor=found[1])

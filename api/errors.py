@@ -1,22 +1,27 @@
 """One error shape for every refusal: an HTTP status, a machine code, and a message in Chinese.
 
-The workflow's validators decide what is refused; this module only maps their codes to HTTP.
+The workflow's validators decide what is refused; this module maps their codes, Temporal's and the database's
+failures, and everything FastAPI and Starlette refuse, to HTTP once. A path with a format of its own (Open311,
+`register_format`) gets that format; everything else `{code, message, fields}`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import exc as db
+from starlette.exceptions import HTTPException
 from temporalio.client import RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, TemporalError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import metrics
+from models.case import STORABLE, URL
 from models.errors import ErrorCode
 
 log = structlog.get_logger(__name__)
@@ -31,32 +36,85 @@ STATUS_FOR_CODE: dict[ErrorCode, int] = {
     ErrorCode.merge_target_not_found: 422,
 }
 """A workflow's refusal as HTTP; every other code of the workflows is a conflict with the case's state (409)."""
+# Statuses from Temporal that say "not now", not "never": the same request may be sent again.
+RETRYABLE_RPC = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.UNKNOWN,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.ABORTED,
+}
+HTTP_CODES = {400: "BadRequest", 404: "NotFound", 405: "MethodNotAllowed", 413: "TooLarge", 415: "UnsupportedMedia"}
+HTTP_MESSAGES = {
+    400: "请求无法解析：请检查请求体格式",
+    404: "请求的地址不存在",
+    405: "该地址不支持此请求方法",
+    413: "请求体过大",
+    415: "不支持的请求格式",
+}
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="where the input is at fault, e.g. body.title or query.date_from")
+    message: str
 
 
 class ErrorBody(BaseModel):
-    code: str
-    message: str
-    fields: list[dict[str, str]] | None = None
+    """Every refusal and failure: `code` for programs, `message` for people (Chinese)."""
+
+    code: str = Field(examples=["WrongActor"])
+    message: str = Field(examples=["只有当前承办单位（多福巷社区第一网格）可以签收"])
+    fields: list[FieldError] | None = Field(default=None, description="the inputs at fault (422)")
+    request_id: str | None = Field(
+        default=None, description="send the same request again with `Idempotency-Key: <request_id>` (503, 202)"
+    )
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        fields: list[FieldError] | None = None,
+        request_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers
+        self.fields, self.request_id = fields, request_id
+
+    def body(self) -> ErrorBody:
+        return ErrorBody(code=self.code, message=self.message, fields=self.fields, request_id=self.request_id)
 
 
-def unavailable() -> ApiError:
-    return ApiError(503, "TemporalUnavailable", "服务暂时不可用，请稍后重试", {"Retry-After": str(RETRY_AFTER_SECONDS)})
+def retry_later() -> dict[str, str]:
+    return {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
-def busy() -> ApiError:
-    """The engine did not answer in time; the action may still take effect, so say how to check."""
-    return ApiError(
-        503,
-        "Busy",
-        "服务繁忙，请求未能及时完成：请稍后查询诉求状态，必要时带同一 Idempotency-Key 重试",
-        {"Retry-After": str(RETRY_AFTER_SECONDS)},
+def again_with(request_id: str | None) -> dict[str, str]:
+    return retry_later() | ({"Idempotency-Key": request_id} if request_id else {})
+
+
+def unavailable(request_id: str | None = None) -> ApiError:
+    """Temporal does not answer (or fails in passing); with the request id, the same request may be sent again."""
+    message = "服务暂时不可用，请稍后重试" + (
+        f"（带 Idempotency-Key: {request_id}，不会重复办理）" if request_id else ""
     )
+    return ApiError(503, "TemporalUnavailable", message, again_with(request_id), request_id=request_id)
+
+
+def database_unavailable() -> ApiError:
+    return ApiError(503, "DatabaseUnavailable", "数据库暂时不可用，请稍后重试", retry_later())
+
+
+def busy(request_id: str | None = None) -> ApiError:
+    """The engine did not answer in time; the action may still take effect, so say how to send it again."""
+    again = "带同一 Idempotency-Key 重试" if request_id is None else f"带 Idempotency-Key: {request_id} 重试"
+    message = f"服务繁忙，请求未能及时完成：请稍后查询诉求状态，必要时{again}（不会重复办理）"
+    return ApiError(503, "Busy", message, again_with(request_id), request_id=request_id)
 
 
 def not_found(what: str = "诉求") -> ApiError:
@@ -68,7 +126,7 @@ def from_rpc(err: RPCError) -> ApiError:
         if "completed" in err.message or "already" in err.message:
             return ApiError(409, "CaseClosed", "该诉求已销号，不能再操作")
         return not_found()
-    if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+    if err.status in RETRYABLE_RPC:
         return unavailable()
     if err.status is RPCStatusCode.FAILED_PRECONDITION:
         return ApiError(409, "CaseClosed", "该诉求已销号，不能再操作")
@@ -84,35 +142,84 @@ def from_update(err: WorkflowUpdateFailedError) -> ApiError:
     return ApiError(409, "Rejected", str(cause or err))
 
 
-def _body(status: int, code: str, message: str, fields: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    return ErrorBody(code=code, message=message, fields=fields).model_dump(exclude_none=True)
+PATTERN_MESSAGES = {STORABLE: "不能包含 NUL 等控制字符", URL: "须为 http(s):// 网址，不能包含空白或控制字符"}
+
+
+def field_message(error: dict[str, object]) -> str:
+    if error.get("type") == "string_pattern_mismatch":
+        pattern = str((error.get("ctx") or {}).get("pattern"))  # type: ignore[attr-defined]
+        return PATTERN_MESSAGES.get(pattern, str(error["msg"]))
+    return str(error["msg"])
+
+
+def invalid(errors: list[dict[str, object]]) -> ApiError:
+    fields = [FieldError(field=".".join(str(p) for p in e["loc"]), message=field_message(e)) for e in errors]  # type: ignore[attr-defined]
+    return ApiError(422, "InvalidInput", "请求内容有误：" + "；".join(f.field for f in fields), fields=fields)
+
+
+Renderer = Callable[[str, ApiError], Response]
+_FORMATS: dict[str, Renderer] = {}
+
+
+def register_format(prefix: str, render: Renderer) -> None:
+    """Paths under `prefix` answer their errors with `render` (Open311's list) instead of `ErrorBody`."""
+    _FORMATS[prefix] = render
+
+
+def respond(path: str, err: ApiError) -> Response:
+    metrics.REJECTIONS.labels(code=err.code).inc()
+    for prefix, render in _FORMATS.items():
+        if path.startswith(prefix):
+            return render(path, err)
+    return JSONResponse(err.body().model_dump(exclude_none=True), status_code=err.status, headers=err.headers)
 
 
 def install(app: FastAPI) -> None:
+    async def answer(request: Request, err: ApiError) -> Response:
+        log.info("request_refused", status=err.status, code=err.code, path=request.url.path)
+        return respond(request.url.path, err)
+
     @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        metrics.REJECTIONS.labels(code=exc.code).inc()
-        log.info("request_refused", status=exc.status, code=exc.code, path=request.url.path)
-        return JSONResponse(_body(exc.status, exc.code, exc.message), status_code=exc.status, headers=exc.headers)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return await answer(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": str(e["msg"])} for e in exc.errors()]
-        metrics.REJECTIONS.labels(code="InvalidInput").inc()
-        log.info("request_invalid", path=request.url.path, fields=[f["field"] for f in fields])
-        message = "请求内容有误：" + "；".join(f["field"] for f in fields)
-        return JSONResponse(_body(422, "InvalidInput", message, fields), status_code=422)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        return await answer(request, invalid(list(exc.errors())))
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        code = HTTP_CODES.get(exc.status_code, "BadRequest" if exc.status_code < 500 else "InternalError")
+        message = HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
+        return await answer(request, ApiError(exc.status_code, code, message, dict(exc.headers or {}) or None))
 
     @app.exception_handler(WorkflowUpdateFailedError)
-    async def _update_failed(request: Request, exc: WorkflowUpdateFailedError) -> JSONResponse:
-        return await _api_error(request, from_update(exc))
+    async def _update_failed(request: Request, exc: WorkflowUpdateFailedError) -> Response:
+        return await answer(request, from_update(exc))
 
     @app.exception_handler(RPCTimeoutOrCancelledError)
-    async def _slow(request: Request, exc: RPCTimeoutOrCancelledError) -> JSONResponse:
+    async def _slow(request: Request, exc: RPCTimeoutOrCancelledError) -> Response:
         log.warning("temporal_rpc_timeout", path=request.url.path)
-        return await _api_error(request, busy())
+        return await answer(request, busy())
 
     @app.exception_handler(RPCError)
-    async def _rpc(request: Request, exc: RPCError) -> JSONResponse:
+    async def _rpc(request: Request, exc: RPCError) -> Response:
         log.warning("temporal_rpc_error", status=exc.status.name if exc.status else None, path=request.url.path)
-        return await _api_error(request, from_rpc(exc))
+        return await answer(request, from_rpc(exc))
+
+    @app.exception_handler(TemporalError)
+    async def _temporal(request: Request, exc: TemporalError) -> Response:
+        log.warning("temporal_error", error=type(exc).__name__, path=request.url.path)
+        return await answer(request, ApiError(502, "TemporalError", "工作流服务返回错误，请联系管理员"))
+
+    @app.exception_handler(db.OperationalError)
+    @app.exception_handler(db.InterfaceError)
+    @app.exception_handler(db.TimeoutError)
+    async def _database_down(request: Request, exc: Exception) -> Response:
+        log.warning("database_unavailable", error=type(exc).__name__, path=request.url.path)
+        return await answer(request, database_unavailable())
+
+    @app.exception_handler(Exception)
+    async def _failure(request: Request, exc: Exception) -> Response:
+        log.exception("request_failed", path=request.url.path)
+        return respond(request.url.path, ApiError(500, "InternalError", "服务内部错误，请联系管理员"))

@@ -17,6 +17,8 @@ from models.case import (
     Location,
     ShortText,
     Text,
+    Url,
+    storable,
 )
 from models.policy import Urgency
 
@@ -34,7 +36,8 @@ Timestamp = Annotated[AwareDatetime, AfterValidator(_this_century)]
 
 def public_view(view: CaseView, *, reporter: bool = True) -> CaseView:
     """A case as a reader sees it: the reporter's vault reference is internal; the masked phone only for those
-    who may contact the reporter (`services.queries.sees_reporter`), and never for a confidential reporter."""
+    who may contact the reporter (`services.queries.sees_reporter`), and no digit of it, to anyone, when the
+    reporter asked for confidentiality."""
     shown = reporter and not view.reporter.confidential
     masked = view.reporter.masked_phone if shown else None
     return view.model_copy(update={"reporter": view.reporter.model_copy(update={"ref": None, "masked_phone": masked})})
@@ -45,7 +48,7 @@ class Body(BaseModel):
 
 
 class ReporterIn(Body):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)] | None = None
+    name: Annotated[str, storable(1, 50)] | None = None
     phone: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9\- ]{7,20}$")] | None = None
     confidential: bool = Field(default=False, description="保密：承办单位也看不到姓名和电话")
 
@@ -59,6 +62,22 @@ class ReporterIn(Body):
 class CaseCreate(Body):
     """受理 as a channel submits it; the channel is the caller."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel_ticket_id": "12345-20261201-0001",
+                    "category": "illegal_construction",
+                    "title": "楼顶违建",
+                    "description": "多福巷5号楼顶正在搭建彩钢房",
+                    "location": {"grid_id": "grid-a1-1", "address": "多福巷5号", "lat": 39.9163, "lng": 116.4045},
+                    "reporter": {"name": "张三", "phone": "13912345678", "confidential": False},
+                }
+            ]
+        },
+    )
+
     channel_ticket_id: Ident
     category: Ident
     title: ShortText
@@ -66,9 +85,7 @@ class CaseCreate(Body):
     location: Location
     urgency: Urgency | None = None
     reporter: ReporterIn = ReporterIn()
-    attachments: list[Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]] = Field(
-        default_factory=list, max_length=20
-    )
+    attachments: list[Url] = Field(default_factory=list, max_length=20)
     reported_at: AwareDatetime | None = Field(default=None, description="默认为提交时间")
 
 

@@ -29,12 +29,24 @@ from models.policy import (
     WorkingDays,
 )
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=1000)]
+STORABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+"""Text every database stores as given: no NUL (PostgreSQL refuses it) and no other control character; tab and
+line breaks are text. Lone surrogates, which no database stores either, fail any pattern."""
+
+
+def storable(min_length: int, max_length: int) -> StringConstraints:
+    """The one constraint of free text at the edge: stripped, bounded, storable (`Annotated[str, storable(...)]`)."""
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length, pattern=STORABLE)
+
+
+Text = Annotated[str, storable(1, 2000)]
+ShortText = Annotated[str, storable(1, 200)]
+Reason = Annotated[str, storable(2, 1000)]
 Ident = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
 CaseId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^case[-:][A-Za-z0-9_.:~-]{1,250}$")]
 """A case's id as `case_id_for` makes it (or as cases started before 2026-12 have it)."""
+URL = r"^https?://[^\s\x00-\x1f\x7f]+$"
+Url = Annotated[str, StringConstraints(pattern=URL, max_length=500)]
 
 
 class Model(BaseModel):
@@ -87,9 +99,7 @@ class Intake(Model):
     location: Location
     urgency: Urgency | None = Field(default=None, description="defaults to the category's class")
     reporter: ReporterRef = ReporterRef()
-    attachments: list[Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)]] = Field(
-        default_factory=list, max_length=20
-    )
+    attachments: list[Url] = Field(default_factory=list, max_length=20)
     reported_at: AwareDatetime
 
 
@@ -243,7 +253,7 @@ class RateAction(Action):
 
     level: RatingLevel
     solved: bool
-    comment: Annotated[str, StringConstraints(max_length=1000)] = ""
+    comment: Annotated[str, storable(0, 1000)] = ""
 
 
 class WithdrawAction(Action):

@@ -19,6 +19,11 @@ class CaseRow(SQLModel, table=True):
     urgency: str | None = None
     title: str
     grid_id: str
+    description: str | None = Field(default=None, description="as the channel gave it (None: recorded before 0002)")
+    address: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+    media_url: str | None = Field(default=None, description="the first attachment")
     reporter_ref: str | None = None
     status: str = Field(index=True)
     holder: str | None = Field(default=None, index=True)
@@ -156,7 +161,7 @@ class ReporterRow(SQLModel, table=True):
     __tablename__ = "reporters"
 
     ref: str = Field(primary_key=True)
-    case_id: str | None = Field(default=None, unique=True, description="the one case it belongs to")
+    case_id: str | None = Field(default=None, unique=True, index=True, description="the one case it belongs to")
     name_enc: str
     phone_enc: str
     masked_phone: str

@@ -64,3 +64,30 @@ class WorkingCalendar(DeadlineClock):
             days_off=tuple(days_off),
             workdays=tuple(workdays),
         )
+
+
+HORIZON = timedelta(days=60)
+"""How far ahead the working calendar must be known: the longest limits (15 working days, an extension on top)
+run into the next year well before it starts."""
+
+
+def covered_through(policy: CalendarPolicy, today: date) -> date | None:
+    """The last day of the unbroken run of years, from today's on, whose holidays are known: the years the holiday
+    package has, and the years `calendar.toml` lists holidays for (a city adds the State Council's schedule there
+    the day it is published). None when the city counts natural days: there is nothing to know."""
+    if not policy.working_days:
+        return None
+    year = today.year
+    while _year_known(year, policy):
+        year += 1
+    return date(year, 1, 1) - timedelta(days=1)
+
+
+def _year_known(year: int, policy: CalendarPolicy) -> bool:
+    if any(d.year == year for d in policy.holidays):
+        return True
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True

@@ -26,13 +26,13 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 import logs
 from config import ROOT, Settings, bundled_binary, settings
 from models.search import ALL_KEYS
 from processes import die_with_parent
+from temporal_client import connect
 
 log = structlog.get_logger("run")
 
@@ -149,11 +149,14 @@ async def wait_for_temporal(
     *,
     namespace: str = "default",
     process: subprocess.Popen[bytes] | None = None,
+    cfg: Settings | None = None,
 ) -> Client:
     """Connect to Temporal at `address`, retrying until `timeout` seconds pass; returns the client.
 
-    With `process` (the server just started), fail at once if it exits instead of coming up.
+    With `process` (the server just started), fail at once if it exits instead of coming up. With `cfg`, connect
+    with its credentials (TLS, API key); without, as to a dev server.
     """
+    plain = Settings.model_construct(temporal_address=address, temporal_namespace=namespace)
     deadline = time.monotonic() + timeout
     last_error = ""
     while True:
@@ -163,12 +166,7 @@ async def wait_for_temporal(
         # Not wrapped in asyncio.wait_for: a connect cancelled mid-way can hang the interpreter at exit.
         # Refused connections fail at once; a listener that is not Temporal takes ~30s per attempt.
         try:
-            return await Client.connect(
-                address,
-                namespace=namespace,
-                data_converter=pydantic_data_converter,
-                connect_timeout=timedelta(seconds=2),
-            )
+            return await connect(cfg or plain, address=address, connect_timeout=timedelta(seconds=2))
         except Exception as exc:  # connection refused, not ready yet, a timeout, ...
             last_error = str(exc) or type(exc).__name__
         if time.monotonic() >= deadline:
@@ -256,7 +254,7 @@ async def _prepare_temporal(cfg: Settings, children: list[tuple[str, subprocess.
     if _port_open(host, port):
         log.info("a server already listens at TEMPORAL_ADDRESS, using it", address=cfg.temporal_address)
         try:
-            client = await wait_for_temporal(cfg.temporal_address, 10, namespace=cfg.temporal_namespace)
+            client = await wait_for_temporal(cfg.temporal_address, 10, namespace=cfg.temporal_namespace, cfg=cfg)
         except StartupError as exc:
             raise StartupError(f"{cfg.temporal_address} is in use but does not answer as Temporal: {exc}") from exc
     else:
@@ -312,7 +310,7 @@ def _banner(cfg: Settings, *, api: bool, embedded: bool, demo_keys: bool = False
 
 def demo_keys_on(cfg: Settings) -> bool:
     """`make run` is the demo: demo keys are on unless DEMO_KEYS was set explicitly (environment or `.env`)."""
-    return cfg.demo_keys or "demo_keys" not in cfg.model_fields_set
+    return cfg.demo_keys or ("demo_keys" not in cfg.model_fields_set and not cfg.production)
 
 
 def api_environment(cfg: Settings, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
@@ -321,7 +319,7 @@ def api_environment(cfg: Settings, environ: Mapping[str, str] = os.environ) -> d
     Only `make run` does this; the API started any other way seeds no keys.
     """
     env = dict(environ)
-    if "demo_keys" not in cfg.model_fields_set:
+    if "demo_keys" not in cfg.model_fields_set and not cfg.production:  # production refuses them
         env["DEMO_KEYS"] = "1"
     return env
 

@@ -1,4 +1,5 @@
-"""One time-skipping Temporal test server and one real worker (real activities, real SQLite) per session."""
+"""One time-skipping Temporal test server and one real worker (real activities, real SQLite) per session; one
+PostgreSQL server for the tests that run on both databases (`database_url`, and the API's `stack`)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.db import engine_for
+from activities.db import engine_for, upgrade_database
 from models.search import ALL_KEYS
 from tests.helpers import TASK_QUEUE
+from tests.postgres import PostgresServer, start_postgres
 from tests.servers import time_skipping_env
 from worker import build_worker
 
@@ -37,6 +39,31 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def engine(db_url: str) -> Engine:
     return engine_for(db_url)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+def migrated_database(server: PostgresServer) -> str:
+    """A new database on the server, brought to the newest migration as an operator would."""
+    url = server.create_database()
+    upgrade_database(url)
+    return url
+
+
+DATABASES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A fresh read model on each database: SQLite as `make run` has it, PostgreSQL migrated."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'cases.db'}"
+    return migrated_database(request.getfixturevalue("postgres"))
 
 
 @pytest_asyncio.fixture(scope="session")

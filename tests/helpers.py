@@ -149,3 +149,16 @@ async def whistled_at_street(
     while not (await w.query(WhistleWorkflow.view)).deadlines:
         await env.sleep(timedelta(seconds=1))
     return h, w
+
+
+def stored_text(database_url: str) -> str:
+    """Every row of every table of the read model, as text: what a reader of the database could see."""
+    from sqlalchemy import MetaData, select
+
+    from activities.db import engine_for
+
+    engine = engine_for(database_url)
+    tables = MetaData()
+    tables.reflect(engine)
+    with engine.connect() as conn:
+        return "\n".join(str(row) for table in tables.sorted_tables for row in conn.execute(select(table)))

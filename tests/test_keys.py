@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -21,8 +19,8 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def key_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
-    engine = engine_for(f"sqlite:///{tmp_path / 'keys.db'}")
+def key_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    engine = engine_for(database_url)
     monkeypatch.setattr(starter, "key_engine", lambda: engine)
     return engine
 

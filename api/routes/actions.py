@@ -4,17 +4,24 @@ The caller is the actor; the workflow's validator decides whether the action is 
 back as a 4xx with its Chinese message and machine code while the case stays as it was.
 """
 
+import asyncio
+import hashlib
 import inspect
+import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Body, Header
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, create_model
+from temporalio.client import RPCTimeoutOrCancelledError, WorkflowHandle, WorkflowUpdateStage
+from temporalio.service import RPCError
 
 from api import metrics
-from api.deps import CurrentPrincipal, SessionDep, TemporalDep, readable
-from api.errors import ApiError
+from api.deps import CurrentPrincipal, PartsDep, SessionDep, TemporalDep, readable
+from api.errors import RETRYABLE_RPC, ApiError, ErrorBody, again_with, busy, unavailable
 from api.schemas import public_view
 from models import case as m
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
@@ -24,24 +31,106 @@ router = APIRouter(prefix="/cases", tags=["actions"])
 log = structlog.get_logger(__name__)
 
 
-def body_model(model: type[m.Action]) -> type[BaseModel]:
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "return": {"reason": "该处违建属相邻网格，请改派"},
+    "decide-return": {"approve": True, "to_unit": "grid-a1-2", "reason": "属第二网格，改派"},
+    "redispatch": {"to_unit": "dept-enforcement", "reason": "违法建设须执法部门处置"},
+    "escalate": {"reason": "违建须执法，网格无力处置"},
+    "whistle": {"kind": "ordinary", "departments": ["dept-enforcement"], "reason": "违建需联合执法"},
+    "request-extension": {"amount": {"amount": 3, "unit": "working_days"}, "reason": "需等待鉴定结果"},
+    "decide-extension": {"approve": True, "reason": "鉴定确需时间"},
+    "suspend": {"reason": "冬季无法施工，待来年开春"},
+    "resume": {"reason": "已具备施工条件"},
+    "reply": {"result": "违建已拆除，已电话告知诉求人", "contacted_reporter": True},
+    "rate": {"level": "satisfied", "solved": True, "comment": "处理及时"},
+    "withdraw": {"reason": "诉求人表示问题已自行解决"},
+    "merge": {"into_case_id": "case:hotline12345:20261201-0001", "reason": "同一违建的重复反映"},
+    "reject": {"reason": "属民事纠纷，不属受理范围"},
+    "urge": {"note": "请尽快签收办理"},
+    "supervise": {"note": "已超期，请说明原因并限期办结"},
+    "extend": {"amount": {"amount": 2, "unit": "working_days"}, "reason": "街道已协调物业，再给两个工作日"},
+    "close": {"reason": "重办两次仍不满意，经督办核实已按政策处理"},
+    "contact": {"note": "已到场，与街道对接"},
+    "release": {"department": "dept-enforcement", "note": "违建已拆除"},
+    "rate-departments": {"ratings": [{"department": "dept-enforcement", "speed": 5, "cooperation": 4, "result": 5}]},
+}
+
+
+def body_model(model: type[m.Action], example: dict[str, Any] | None = None) -> type[BaseModel]:
     """The action without its actor: the API key says who acts."""
     fields: dict[str, Any] = {
         name: (f.annotation, f) for name, f in model.model_fields.items() if name not in ("actor", "request_id")
     }
     return create_model(
         f"{model.__name__}Body",
-        __config__=ConfigDict(extra="forbid"),
+        __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [example]} if example else None),
         __doc__=model.__doc__,
         **fields,
     )
 
 
+def in_progress(request_id: str) -> JSONResponse:
+    """Taken by the case but not finished within the wait: the same request, sent again, gets its result."""
+    body = ErrorBody(
+        code="InProgress",
+        message=f"已受理，正在办理：请稍后带 Idempotency-Key: {request_id} 重发同一请求以取得结果（不会重复办理）",
+        request_id=request_id,
+    )
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=202, headers=again_with(request_id))
+
+
+async def perform(
+    handle: WorkflowHandle[Any, Any],
+    spec: ActionSpec[m.Action],
+    action: m.Action,
+    content: str,
+    request_id: str,
+    wait: float,
+) -> BaseModel | JSONResponse:
+    """The update, answered within `wait` seconds however the worker fares.
+
+    Its Temporal update id is the action, the request id and `content` (who, what): the same request sent again
+    joins the first (Temporal keeps one update per id) and gets its outcome; a corrected body is a new update.
+    """
+    digest = hashlib.sha256(content.encode()).hexdigest()[:16]
+    update_id = f"{spec.name}:{request_id}:{digest}"
+    loop = asyncio.get_running_loop()
+    end = loop.time() + wait
+    try:
+        async with asyncio.timeout(wait):
+            update = await handle.start_update(
+                spec.update,
+                action,
+                id=update_id,
+                result_type=m.WhistleView if spec.whistle else m.CaseView,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                rpc_timeout=timedelta(seconds=wait),
+            )
+    except (TimeoutError, RPCTimeoutOrCancelledError) as err:
+        # Not taken by the case in time (no worker answered): the same request may be sent again.
+        raise busy(request_id) from err
+    except RPCError as err:
+        if err.status in RETRYABLE_RPC:
+            raise unavailable(request_id) from err
+        raise
+    left = max(end - loop.time(), 0.1)
+    try:
+        async with asyncio.timeout(left):
+            result: BaseModel = await update.result(rpc_timeout=timedelta(seconds=left))
+    except (TimeoutError, RPCTimeoutOrCancelledError):
+        return in_progress(request_id)
+    except RPCError as err:
+        if err.status in RETRYABLE_RPC:
+            return in_progress(request_id)  # taken by the case, which goes on; the result is there to fetch
+        raise
+    return result
+
+
 def make_endpoint(spec: ActionSpec[m.Action]) -> Callable[..., Any]:
-    body_type = body_model(spec.model)
+    body_type = body_model(spec.model, EXAMPLES.get(spec.name.value))
     optional = not any(f.is_required() for f in body_type.model_fields.values())
 
-    async def endpoint(**kw: Any) -> BaseModel:
+    async def endpoint(**kw: Any) -> BaseModel | JSONResponse:
         principal = kw["principal"]
         temporal = kw["temporal"]
         case_id: str = kw["case_id"]
@@ -55,10 +144,14 @@ def make_endpoint(spec: ActionSpec[m.Action]) -> Callable[..., Any]:
         except ValueError as err:
             raise ApiError(422, "InvalidInput", f"请求内容有误：{err}") from err
         workflow_id = f"{case_id}/whistle/{kw['n']}" if spec.whistle else case_id
+        request_id = key or uuid.uuid4().hex
         log.info("case_action", case_id=case_id, action=spec.name.value, unit=actor.unit_id, role=actor.role.value)
-        result: BaseModel = await temporal.get_workflow_handle(workflow_id).execute_update(
-            spec.update, action, result_type=m.WhistleView if spec.whistle else m.CaseView
-        )
+        handle = temporal.get_workflow_handle(workflow_id)
+        wait = kw["parts"].settings.action_wait_seconds
+        content = f"{actor.label()}|{body.model_dump_json()}"
+        result = await perform(handle, spec, action, content, request_id, wait)
+        if isinstance(result, JSONResponse):
+            return result
         metrics.ACTIONS.labels(action=spec.name.value).inc()
         if not isinstance(result, m.CaseView):
             return result
@@ -78,13 +171,17 @@ def make_endpoint(spec: ActionSpec[m.Action]) -> Callable[..., Any]:
         ),
         inspect.Parameter("principal", inspect.Parameter.KEYWORD_ONLY, annotation=CurrentPrincipal),
         inspect.Parameter("temporal", inspect.Parameter.KEYWORD_ONLY, annotation=TemporalDep),
+        inspect.Parameter("parts", inspect.Parameter.KEYWORD_ONLY, annotation=PartsDep),
         inspect.Parameter("session", inspect.Parameter.KEYWORD_ONLY, annotation=SessionDep),
         inspect.Parameter(
             "idempotency_key",
             inspect.Parameter.KEYWORD_ONLY,
             annotation=Annotated[
                 str | None,
-                Header(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="重复提交同一请求时被拒绝"),
+                Header(
+                    pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
+                    description="同一请求重发（同一键、同一内容）只办理一次，返回其结果；同一键用于另一请求时被拒绝（重复提交）",
+                ),
             ],
             default=None,
         ),

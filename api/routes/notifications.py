@@ -14,7 +14,7 @@ from notifications.outbox import Entry, Outbox
 from notifications.policy import REPORTER
 
 router = APIRouter(prefix="/cases", tags=["notifications"])
-MAX_ID = 2**63 - 1  # the database's integer
+MAX_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL
 
 
 class NotificationPublic(BaseModel):

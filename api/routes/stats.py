@@ -5,26 +5,60 @@ Thin on purpose: services.stats computes everything from the read model; this mo
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainValidator, TypeAdapter, ValidationError, WithJsonSchema
 
 from api.deps import CurrentPrincipal, PartsDep, SessionDep, SupervisorDep
 from api.errors import ApiError, not_found
 from api.schemas import Timestamp
 from models.case import Role
-from models.policy import Tier
+from models.policy import Policy, Tier
 from services import stats
 from services.stats import Metric, RankedUnit, StatsError, UnitStats
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 
-DateFrom = Annotated[
-    Timestamp | None, Query(description="统计起始时间（含），须带时区，例如 2026-11-01T00:00:00+08:00；默认不限")
+PLAIN_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIMESTAMP: TypeAdapter[datetime] = TypeAdapter(Timestamp)
+
+
+def _day_or_time(value: Any) -> date | datetime:
+    """A plain date is a calendar day; anything else must be a zoned time (a naive one is refused)."""
+    if isinstance(value, str) and PLAIN_DATE.match(value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError as err:
+            raise ValueError("不是有效的日期") from err
+        if not 2000 <= day.year < 2100:
+            raise ValueError("日期须在2000年至2099年之间")
+        return day
+    try:
+        return _TIMESTAMP.validate_python(value)
+    except ValidationError as err:
+        raise ValueError("须为日期（2026-11-01）或带时区的时间（2026-11-01T00:00:00+08:00）") from err
+
+
+DayOrTime = Annotated[
+    date | datetime,
+    PlainValidator(_day_or_time),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}),
 ]
-DateTo = Annotated[Timestamp | None, Query(description="统计截止时间（不含），须带时区；默认不限")]
+DateFrom = Annotated[
+    DayOrTime | None,
+    Query(
+        description="统计起始（含）：日期（本市日历日，例如 2026-11-01，自当日零点起）或带时区的时间"
+        "（例如 2026-11-01T00:00:00+08:00）；默认不限"
+    ),
+]
+DateTo = Annotated[
+    DayOrTime | None,
+    Query(description="统计截止：日期（含当日，例如 2026-11-30，至次日零点止）或带时区的时间（不含）；默认不限"),
+]
 TierQuery = Annotated[Tier | None, Query(description="只看某一层级：grid、community、street、department")]
 
 
@@ -43,11 +77,24 @@ class Ranking(BaseModel):
     count: int
 
 
-def _period(date_from: datetime | None, date_to: datetime | None) -> None:
+def _period(
+    policy: Policy, date_from: date | datetime | None, date_to: date | datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """The period as instants: a plain date is the city's calendar day (the policy's time zone), `date_to`'s
+    included."""
+    zone = ZoneInfo(policy.calendar.timezone)
+
+    def instant(value: date | datetime | None, days_after: int) -> datetime | None:
+        if value is None or isinstance(value, datetime):
+            return value
+        return datetime.combine(value + timedelta(days=days_after), time(0), zone)
+
+    start, end = instant(date_from, 0), instant(date_to, 1)
     try:
-        stats.check_period(date_from, date_to)
+        stats.check_period(start, end)
     except StatsError as err:
         raise ApiError(422, "InvalidInput", err.message) from err
+    return start, end
 
 
 @router.get(
@@ -63,9 +110,9 @@ def list_unit_stats(
     date_to: DateTo = None,
     tier: TierQuery = None,
 ) -> UnitStatsList:
-    _period(date_from, date_to)
-    rows = stats.unit_stats(session, parts.policy.directory, date_from=date_from, date_to=date_to, tier=tier)
-    return UnitStatsList(date_from=date_from, date_to=date_to, data=rows, count=len(rows))
+    start, end = _period(parts.policy, date_from, date_to)
+    rows = stats.unit_stats(session, parts.policy.directory, date_from=start, date_to=end, tier=tier)
+    return UnitStatsList(date_from=start, date_to=end, data=rows, count=len(rows))
 
 
 @router.get(
@@ -85,8 +132,8 @@ def read_unit_stats(
     own = actor is not None and actor.role is Role.unit and actor.unit_id == unit_id
     if not (principal.is_supervisor or own):
         raise ApiError(403, "WrongActor", "只有督办人员或本单位可以查看该单位的统计")
-    _period(date_from, date_to)
-    rows = stats.unit_stats(session, parts.policy.directory, date_from=date_from, date_to=date_to, unit_id=unit_id)
+    start, end = _period(parts.policy, date_from, date_to)
+    rows = stats.unit_stats(session, parts.policy.directory, date_from=start, date_to=end, unit_id=unit_id)
     if not rows:
         raise not_found("单位")
     return rows[0]
@@ -106,7 +153,7 @@ def read_ranking(
     date_from: DateFrom = None,
     date_to: DateTo = None,
 ) -> Ranking:
-    _period(date_from, date_to)
-    rows = stats.unit_stats(session, parts.policy.directory, date_from=date_from, date_to=date_to, tier=tier)
+    start, end = _period(parts.policy, date_from, date_to)
+    rows = stats.unit_stats(session, parts.policy.directory, date_from=start, date_to=end, tier=tier)
     ranked = stats.ranking(rows, metric)
-    return Ranking(metric=metric, date_from=date_from, date_to=date_to, data=ranked, count=len(ranked))
+    return Ranking(metric=metric, date_from=start, date_to=end, data=ranked, count=len(ranked))

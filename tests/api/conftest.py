@@ -1,12 +1,15 @@
-"""End to end: a real Temporal dev server, a real worker, the real API over HTTP on localhost."""
+"""End to end: a real Temporal dev server, a real worker, the real API over HTTP on localhost, on each database
+(the embedded SQLite file, and a PostgreSQL server migrated as an operator would)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +23,7 @@ from api.main import create_app
 from config import Settings
 from notifications.__main__ import build_dispatcher
 from scripts.run import free_port, stop_process
+from tests.conftest import DATABASES, migrated_database
 from tests.notifications.receivers import WEBHOOK_SECRET, verify_webhook
 from tests.servers import dev_server
 from worker import build_worker
@@ -39,9 +43,38 @@ def key(actor_id: str) -> dict[str, str]:
     return {"Authorization": f"Bearer demo-{actor_id}"}
 
 
-@pytest_asyncio.fixture(scope="session")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+@asynccontextmanager
+async def serve(cfg: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API with these settings on `cfg.api_port`, in this process, for as long as the block runs."""
+    server = uvicorn.Server(uvicorn.Config(create_app(cfg), host="127.0.0.1", port=cfg.api_port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            await task  # it failed to start: say why
+        await asyncio.sleep(0.05)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{cfg.api_port}", timeout=30) as api:
+            yield api
+    finally:
+        server.should_exit = True
+        await task
+
+
+@asynccontextmanager
+async def api_with(stack: Stack, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A second API on the suite's read model and keys, with some settings changed."""
+    cfg: Settings = stack.settings.model_copy(update={"api_port": free_port(), **settings})
+    async with serve(cfg) as api:
+        yield api
+
+
+@pytest_asyncio.fixture(scope="session", params=DATABASES)
+async def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     folder: Path = tmp_path_factory.mktemp("api")
+    if request.param == "sqlite":
+        database_url = f"sqlite:///{folder / 'cases.db'}"
+    else:
+        database_url = migrated_database(request.getfixturevalue("postgres"))
     server, client, port = await dev_server()
     try:
         hook: list[dict[str, str]] = []
@@ -49,7 +82,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         cfg = Settings(
             temporal_address=f"127.0.0.1:{port}",
             task_queue=API_QUEUE,
-            database_url=f"sqlite:///{folder / 'cases.db'}",
+            database_url=database_url,
             demo_keys=True,
             webhook_url=f"http://127.0.0.1:{hook_port}/hook",
             webhook_secret=SecretStr(WEBHOOK_SECRET),

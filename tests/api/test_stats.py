@@ -9,12 +9,12 @@ from __future__ import annotations
 import itertools
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session
 
+from activities.db import engine_for
 from models.case import EventKind
 from models.policy import Directory, Tier, Unit
 from models.tables import CaseRow, EventRow, WhistleDepartmentRow
@@ -318,10 +318,8 @@ DIRECTORY = Directory(
 
 
 @pytest.fixture
-def session(tmp_path: Path) -> Any:
-    engine = create_engine(f"sqlite:///{tmp_path / 'stats.db'}")
-    SQLModel.metadata.create_all(engine)
-    with Session(engine) as s:
+def session(database_url: str) -> Any:
+    with Session(engine_for(database_url)) as s:
         yield s
 
 

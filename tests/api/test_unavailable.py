@@ -5,43 +5,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-import httpx
-import uvicorn
+from sqlmodel import Session
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from activities.db import engine_for
 from activities.vault import ReporterVault
-from api.main import create_app
 from config import Settings
 from models.case import case_id_for
+from models.tables import CaseRow
 from policy import load_policy
-from services.intake import open_case
-from tests.api.conftest import Stack, free_port, key
+from scripts.run import stop_process
+from services.intake import open_case, start_workflow
+from tests.api.conftest import Stack, api_with, free_port, key, serve
 from tests.api.test_open311 import BASE, form
+from tests.conftest import register_search_attributes
 from tests.helpers import intake
+from tests.servers import dev_server
 from worker import build_worker
-
-
-@asynccontextmanager
-async def api_with(stack: Stack, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """A second API on the suite's read model and keys, with some settings changed."""
-    cfg: Settings = stack.settings.model_copy(update={"api_port": free_port(), **settings})
-    server = uvicorn.Server(uvicorn.Config(create_app(cfg), host="127.0.0.1", port=cfg.api_port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.05)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{cfg.api_port}", timeout=30) as api:
-            yield api
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def test_action_while_temporal_is_unreachable_is_503_with_retry_after(stack: Stack) -> None:
@@ -140,3 +125,97 @@ async def test_intake_out_of_time_claims_only_a_case_the_server_has(stack: Stack
         assert desc.status is not None and desc.status.name == "RUNNING", f"accepted at {wait}s, but not stored"
         await handle.terminate("test over")
     assert accepted, "even a one-second wait never accepted"
+
+
+def street_vending() -> dict[str, Any]:
+    return {
+        "channel_ticket_id": uuid.uuid4().hex[:12],
+        "category": "street_vending",
+        "title": "占道经营",
+        "description": "早市占道",
+        "location": {"grid_id": "grid-a1-1", "address": "多福巷"},
+    }
+
+
+async def test_an_action_while_the_worker_is_down_answers_in_time_and_is_done_once(stack: Stack) -> None:
+    """No worker takes the sign: 503 within the wait, with the request id; sent again with it once a worker is
+    back, the sign is done, and sent once more it answers the same, done once."""
+    queue = f"queue-{uuid.uuid4().hex[:8]}"
+    grid = key("grid-a1-1")
+
+    def worker() -> Any:
+        return build_worker(stack.temporal, task_queue=queue, database_url=stack.settings.database_url)
+
+    async with api_with(stack, task_queue=queue, action_wait_seconds=1.0) as api:
+        async with worker():
+            created = await api.post("/cases", json=street_vending(), headers=key("hotline12345"))
+        assert created.status_code == 201, created.text
+        case_id = created.json()["case_id"]
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        r = await api.post(f"/cases/{case_id}/sign", json={}, headers=grid)
+        assert loop.time() - started < 5
+        assert r.status_code == 503 and r.json()["code"] == "Busy", r.text
+        request_id = r.json()["request_id"]
+        assert r.headers["idempotency-key"] == request_id and int(r.headers["retry-after"]) > 0
+
+        async with worker():
+            again = await api.post(f"/cases/{case_id}/sign", json={}, headers={**grid, "Idempotency-Key": request_id})
+            assert again.status_code == 200 and again.json()["status"] == "handling", again.text
+            once_more = await api.post(
+                f"/cases/{case_id}/sign", json={}, headers={**grid, "Idempotency-Key": request_id}
+            )
+            assert once_more.status_code == 200 and once_more.json()["last_seq"] == again.json()["last_seq"]
+            timeline = await api.get(f"/cases/{case_id}/timeline", headers=key("supervisor-12345"))
+    assert [e["kind"] for e in timeline.json()["data"]].count("sign") == 1
+    await stack.temporal.get_workflow_handle(case_id).terminate("test over")
+
+
+async def test_temporal_dying_mid_request_answers_a_retryable_503(tmp_path: Path) -> None:
+    """The Temporal server is killed while an action waits on it: 503 with Retry-After and the request id (the
+    same request may be sent again once it is back), never a 5xx that says "do not retry"."""
+    server, client, port = await dev_server()
+    try:
+        await register_search_attributes(client)
+        handle = await start_workflow(client, "queue-nobody-polls", intake(uuid.uuid4().hex[:12]), policy=None)
+        cfg = Settings(
+            temporal_address=f"127.0.0.1:{port}",
+            database_url=f"sqlite:///{tmp_path / 'cases.db'}",
+            demo_keys=True,
+            api_port=free_port(),
+            action_wait_seconds=30.0,
+        )
+        # The read model knows the case (as if a worker had dispatched it), so the action goes to Temporal.
+        with Session(engine_for(cfg.database_url)) as session:
+            session.add(known_case(handle.id, holder="grid-a1-1"))
+            session.commit()
+        async with serve(cfg) as api:
+
+            async def kill_soon() -> None:
+                await asyncio.sleep(1)
+                server.kill()
+
+            killer = asyncio.create_task(kill_soon())
+            r = await api.post(f"/cases/{handle.id}/sign", json={}, headers=key("grid-a1-1"))
+            await killer
+            assert r.status_code == 503, r.text
+            assert r.json()["code"] in ("TemporalUnavailable", "Busy") and r.json()["request_id"]
+            assert int(r.headers["retry-after"]) > 0
+            health = await api.get("/healthz")
+            assert health.status_code == 503 and health.json()["temporal"] is False
+    finally:
+        stop_process(server, "temporal")
+
+
+def known_case(case_id: str, *, holder: str) -> CaseRow:
+    return CaseRow(
+        case_id=case_id,
+        channel="hotline12345",
+        channel_ticket_id=case_id,
+        category="street_vending",
+        title="占道经营",
+        grid_id="grid-a1-1",
+        status="dispatched",
+        holder=holder,
+        reported_at=datetime.now(UTC),
+    )

@@ -27,11 +27,12 @@ EXAMPLE_SECRETS = [
 ]
 
 
-def test_the_shipped_policy_has_no_channels_and_starts_without_secrets() -> None:
-    channels = build_channels(Settings(webhook_url=None))
+def test_the_shipped_policy_has_no_channels_and_starts_without_secrets(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cases.db'}"
+    channels = build_channels(Settings(webhook_url=None, database_url=db))
     assert channels.policy.channels == {} and channels.policy.delivery.max_attempts == 8
     assert channels.route("grid-a1-1") == [] and channels.route("reporter:rep-1") == []
-    with_hook = build_channels(Settings(webhook_url="http://127.0.0.1:9/hook"))
+    with_hook = build_channels(Settings(webhook_url="http://127.0.0.1:9/hook", database_url=db))
     assert with_hook.route("grid-a1-1") == [("webhook", "webhook")]
 
 
@@ -40,6 +41,7 @@ def test_the_example_routes_each_recipient_to_its_channel(tmp_path: Path) -> Non
         policy_dir=policy_dir(tmp_path, EXAMPLE),
         notify_secrets={name: SecretStr(f"s-{name}") for name in EXAMPLE_SECRETS},
         webhook_url=None,
+        database_url=f"sqlite:///{tmp_path / 'cases.db'}",
     )
     channels = build_channels(cfg)
     assert channels.route("grid-a1-2") == [("wecom-comm-a1", "wecom")]

@@ -1,0 +1,89 @@
+"""How this process reaches Temporal: one place for the API, the worker and the command line.
+
+The same settings reach the embedded dev server, a self-hosted cluster or Temporal Cloud: TEMPORAL_ADDRESS and
+TEMPORAL_NAMESPACE; TLS with the server's CA (TEMPORAL_TLS_CA) and, for mTLS, a client certificate and key
+(TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY); or an API key (TEMPORAL_API_KEY, which implies TLS). The SDK's runtime
+forwards its Rust core's log lines to Python logging (so LOG_JSON covers them) and, for a worker, serves the
+SDK's own metrics to Prometheus (TEMPORAL_METRICS_BIND).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
+from temporalio.service import TLSConfig
+
+from config import Settings, settings
+
+
+def tls_config(cfg: Settings) -> TLSConfig | bool:
+    """TLS as the settings ask: False (plain, the dev server), True (the system's CAs), or with files."""
+    if not cfg.temporal_tls_enabled:
+        return False
+    if not (cfg.temporal_tls_ca or cfg.temporal_tls_cert or cfg.temporal_tls_server_name):
+        return True
+    return TLSConfig(
+        server_root_ca_cert=cfg.temporal_tls_ca.read_bytes() if cfg.temporal_tls_ca else None,
+        client_cert=cfg.temporal_tls_cert.read_bytes() if cfg.temporal_tls_cert else None,
+        client_private_key=cfg.temporal_tls_key.read_bytes() if cfg.temporal_tls_key else None,
+        domain=cfg.temporal_tls_server_name,
+    )
+
+
+@lru_cache
+def runtime(metrics_bind: str | None = None) -> Runtime:
+    """One SDK runtime per process (and metrics endpoint): each has its own threads."""
+    metrics = (
+        PrometheusConfig(
+            bind_address=metrics_bind, counters_total_suffix=True, unit_suffix=True, durations_as_seconds=True
+        )
+        if metrics_bind
+        else None
+    )
+    forward = LogForwardingConfig(logger=logging.getLogger("temporalio.core"))
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(filter=TelemetryFilter(core_level="WARN", other_level="ERROR"), forwarding=forward),
+            metrics=metrics,
+        )
+    )
+
+
+def connect_options(cfg: Settings, *, metrics_bind: str | None = None) -> dict[str, Any]:
+    return {
+        "target_host": cfg.temporal_address,
+        "namespace": cfg.temporal_namespace,
+        "api_key": cfg.temporal_api_key.get_secret_value() if cfg.temporal_api_key else None,
+        "tls": tls_config(cfg),
+        "data_converter": pydantic_data_converter,
+        "runtime": runtime(metrics_bind),
+    }
+
+
+async def connect(
+    cfg: Settings | None = None,
+    *,
+    address: str | None = None,
+    metrics_bind: str | None = None,
+    connect_timeout: timedelta | None = None,
+) -> Client:
+    """A client of the settings' Temporal (or of `address`, with the same credentials)."""
+    options = connect_options(cfg or settings, metrics_bind=metrics_bind)
+    if address is not None:
+        options["target_host"] = address
+    if connect_timeout is not None:
+        options["connect_timeout"] = connect_timeout
+    return await Client.connect(**options)
