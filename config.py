@@ -38,7 +38,11 @@ class Settings(BaseSettings):
     """Cases the worker keeps in memory (temporalio's default), shared among its processes; a case not among them
     is rebuilt from its history (replayed) for its next task."""
     demo_keys: bool = False
-    """Seed `demo-<actor id>` keys for every actor of the directory (what `make run` does)."""
+    """Seed `demo-<actor id>` keys for every actor of the directory (what `make run` does), and console accounts."""
+    console_secret: str = "development-only-console-secret-change-me"
+    """Signs the console's session cookies; must be set outside development."""
+    console_idle_minutes: PositiveInt = 30
+    """A console session left idle this long returns to the login page (and back to where it was)."""
 
     @property
     def intake_wait(self) -> timedelta:
@@ -53,6 +57,8 @@ class Settings(BaseSettings):
     def _no_default_secret_in_production(self) -> Settings:
         if self.environment != "development" and self.vault_key.startswith("development-only"):
             raise ValueError("VAULT_KEY must be set outside development")
+        if self.environment != "development" and self.console_secret.startswith("development-only"):
+            raise ValueError("CONSOLE_SECRET must be set outside development")
         return self
 
 

@@ -12,6 +12,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 
+import console
 import logs
 from activities.db import engine_for
 from activities.vault import ReporterVault
@@ -19,6 +20,7 @@ from api import auth, errors, metrics
 from api.deps import Parts
 from api.routes import actions, cases, directory, open311, ops, stats
 from config import Settings, settings
+from console import accounts
 from policy import load_policy
 
 log = structlog.get_logger(__name__)
@@ -39,8 +41,10 @@ def create_app(config: Settings | None = None) -> FastAPI:
         policy = load_policy(config.policy_dir)
         if config.demo_keys:
             log.info("demo_keys_seeded", added=auth.seed_demo_keys(engine, policy))
+            log.info("demo_accounts_seeded", added=accounts.seed_demo(engine, policy))
         else:
             log.info("demo_keys_removed", removed=auth.remove_demo_keys(engine, policy))
+            log.info("demo_accounts_removed", removed=accounts.remove_demo(engine))
         app.state.parts = Parts(
             settings=config, engine=engine, vault=ReporterVault(engine, config.vault_key), policy=policy
         )
@@ -75,6 +79,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
     for module in (directory, cases, actions, stats, open311, ops):
         app.include_router(module.router)
     app.include_router(cases.queue_router)
+    console.install(app, config)
     return app
 
 
