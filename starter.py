@@ -31,6 +31,7 @@ from activities.vault import ReporterVault
 from api import auth
 from config import settings
 from models import case as m
+from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS
 from models.case import DEADLINE_LABEL, EVENT_LABEL, Actor, CaseEvent, CaseView, Deadline, Intake, Role, WhistleView
 from policy import load_policy
 from services.intake import IntakeError, case_handle, check_intake, open_case, wait_ready, whistle_handle
@@ -43,17 +44,6 @@ TZ = ZoneInfo("Asia/Shanghai")
 POLL = 0.2
 T = TypeVar("T")
 CaseHandle = WorkflowHandle[CaseWorkflow, m.ClosureRecord]
-CASE_ACTIONS: dict[str, type[m.Action]] = {
-    "sign": m.SignAction, "return_case": m.ReturnAction, "decide_return": m.ReturnDecision,
-    "redispatch": m.RedispatchAction, "escalate": m.EscalateAction, "whistle": m.WhistleAction,
-    "request_extension": m.ExtensionRequest, "decide_extension": m.ExtensionDecision, "suspend": m.SuspendAction,
-    "resume": m.ResumeAction, "reply": m.ReplyAction, "rate": m.RateAction, "withdraw": m.WithdrawAction,
-    "merge": m.MergeAction, "reject_case": m.RejectAction, "urge": m.UrgeAction, "supervise": m.SuperviseAction,
-    "close": m.CloseAction,
-}  # fmt: skip
-WHISTLE_ACTIONS: dict[str, type[m.Action]] = {
-    "report": m.ReportAction, "contact": m.ContactAction, "release": m.ReleaseAction, "rate": m.RateDepartmentsAction,
-}  # fmt: skip
 
 
 class ActorRole(StrEnum):
@@ -259,13 +249,12 @@ def build_action(
     action: str, actor: Actor, fields: list[str], raw: str | None, whistle: int | None
 ) -> tuple[str, m.Action]:
     """The update name and its validated Action model, from the command line's words."""
-    key = action.replace("-", "_")
-    key = "rate" if whistle and key == "rate_departments" else key
-    table = WHISTLE_ACTIONS if whistle else CASE_ACTIONS
-    if key not in table:
+    table = {s.name.value: s for s in (WHISTLE_ACTIONS if whistle else CASE_ACTIONS)}
+    spec = table.get(action)
+    if spec is None:
         raise fail(f"未知操作：{action}（可选：{'、'.join(table)}{'' if whistle else '；吹哨操作须加 --whistle N'}）")
     try:
-        return key, table[key].model_validate({**parse_fields(table[key], fields, raw), "actor": actor})
+        return spec.update, spec.model.model_validate({**parse_fields(spec.model, fields, raw), "actor": actor})
     except ValidationError as err:
         raise fail(f"参数有误：{explain(err)}") from err
 
@@ -293,9 +282,7 @@ async def act_case(client: Client, case_id: str, key: str, payload: m.Action, wh
 @app.command()
 def act(
     case_id: str,
-    action: Annotated[
-        str, typer.Argument(help="sign、escalate、whistle、reply、rate…；吹哨：report/contact/release/rate")
-    ],
+    action: Annotated[str, typer.Argument(help="sign、return、escalate、whistle、reply、rate…；吹哨：report 等")],
     role: Annotated[ActorRole, typer.Option(help="操作人角色")] = ActorRole.unit,
     actor_id: Annotated[str, typer.Option(help="操作人编号；渠道角色填渠道编号")] = "staff-1",
     unit: Annotated[str | None, typer.Option(help="操作人所属单位，如 grid-a1-1")] = None,

@@ -17,18 +17,20 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import metrics
+from models.errors import ErrorCode
 
 log = structlog.get_logger(__name__)
 
 RETRY_AFTER_SECONDS = 5
-STATUS_FOR_CODE = {
-    "WrongActor": 403,
-    "WrongTier": 403,
-    "UnknownUnit": 422,
-    "InvalidInput": 422,
-    "MissingField": 422,
-    "MergeTargetNotFound": 422,
+STATUS_FOR_CODE: dict[ErrorCode, int] = {
+    ErrorCode.wrong_actor: 403,
+    ErrorCode.wrong_tier: 403,
+    ErrorCode.unknown_unit: 422,
+    ErrorCode.invalid_input: 422,
+    ErrorCode.missing_field: 422,
+    ErrorCode.merge_target_not_found: 422,
 }
+"""A workflow's refusal as HTTP; every other code of the workflows is a conflict with the case's state (409)."""
 
 
 class ErrorBody(BaseModel):
@@ -75,10 +77,10 @@ def from_rpc(err: RPCError) -> ApiError:
 
 def from_update(err: WorkflowUpdateFailedError) -> ApiError:
     cause = err.cause
-    if isinstance(cause, ApplicationError) and cause.type:
-        status = STATUS_FOR_CODE.get(cause.type, 409)
-        headers = {"Retry-After": "1"} if cause.type == "NotReady" else None
-        return ApiError(status, cause.type, cause.message, headers)
+    code = ErrorCode.of(cause.type) if isinstance(cause, ApplicationError) else None
+    if isinstance(cause, ApplicationError) and code is not None:
+        headers = {"Retry-After": "1"} if code is ErrorCode.not_ready else None
+        return ApiError(STATUS_FOR_CODE.get(code, 409), code, cause.message, headers)
     return ApiError(409, "Rejected", str(cause or err))
 
 

@@ -689,6 +689,15 @@ class DepartmentState(Model):
     rating: DepartmentRating | None = None
 
 
+class WhistleState(Model):
+    """Everything a whistle knows; one object, as a case has `CaseState`."""
+
+    departments: dict[str, DepartmentState]
+    deadlines: list[Deadline] = Field(default_factory=list)
+    ready: bool = Field(default=False, description="its deadlines are planned; departments may act")
+    rated: bool = Field(default=False, description="the whistler has rated every department: the whistle is over")
+
+
 class WhistleView(Model):
     case_id: str
     n: int

@@ -1,27 +1,33 @@
-"""What both workflows share: how they refuse, and how they plan deadlines."""
+"""What both workflows share: how they refuse, how they plan deadlines, and how an action becomes an update."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar, cast
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.case import Plan
+    from models.actions import ActionSpec
+    from models.case import Action, Plan
+    from models.errors import ErrorCode
     from models.io import PlanInput
     from models.policy import CalendarPolicy, Limit, Supervision, WorkingDays
     from policy.workdays import CaseCalendar
+
+A = TypeVar("A", bound=Action)
+R = TypeVar("R")
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 
 
-def reject(code: str, message: str) -> ApplicationError:
-    """A refusal a person understands (Chinese), with a machine code as the error type."""
-    return ApplicationError(message, type=code, non_retryable=True)
+def reject(code: ErrorCode, message: str) -> ApplicationError:
+    """A refusal a person understands (Chinese), with its code as the error type."""
+    return ApplicationError(message, type=code.value, non_retryable=True)
 
 
 async def plan(
@@ -47,3 +53,30 @@ async def plan(
         start_to_close_timeout=ACTIVITY_TIMEOUT,
         retry_policy=ACTIVITY_RETRY,
     )
+
+
+class HasContext(Protocol):
+    context: Any
+
+
+def bind_update(
+    spec: ActionSpec[A],
+    act: Callable[[Any, ActionSpec[A], A], Awaitable[R]],
+    validate: Callable[[Any, ActionSpec[A], A], None],
+    result: type[R],
+) -> workflow.UpdateMethodMultiParam[[Any, A], R]:
+    """A workflow update (with its validator) for a registry row, acting on the workflow's `context`."""
+
+    async def handler(self: HasContext, a: A) -> R:
+        return await act(self.context, spec, a)
+
+    def validator(self: HasContext, a: A) -> None:
+        validate(self.context, spec, a)
+
+    handler.__name__ = validator.__name__ = spec.update
+    # Real classes, and no annotation on self (temporalio reads the payload type from the second parameter).
+    handler.__annotations__ = {"a": spec.model, "return": result}
+    validator.__annotations__ = {"a": spec.model, "return": None}
+    update = workflow.update(name=spec.update)(handler)
+    update.validator(validator)
+    return cast(workflow.UpdateMethodMultiParam[[Any, A], R], update)

@@ -1,0 +1,283 @@
+"""What every step of a case works on: its state, its deadline book, and the mechanics the steps share.
+
+A step (`workflows/case_steps/`) reads the case through this object and changes it only through `event`,
+`assign`, `close` and the state itself; the workflow projects the result once per action or timer point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+
+from models import search
+from models.case import (
+    EVENT_LABEL,
+    STATUS_LABEL,
+    SYSTEM,
+    Actor,
+    CaseEvent,
+    CaseInput,
+    CasePolicy,
+    CaseState,
+    CaseView,
+    ClosureRecord,
+    DeadlineKind,
+    DeadlineRecord,
+    DeadlineRef,
+    EventKind,
+    Outcome,
+    Plan,
+    Status,
+    UnitRecord,
+)
+from models.errors import ErrorCode
+from models.io import CaseRowData, RecordInput
+from models.policy import Limit, Tier
+from workflows.case_texts import Line, assigned, closed
+from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, plan, reject
+from workflows.deadlines import DeadlineBook
+from workflows.timer import MovableTimer
+
+RECENT_REQUESTS = 200
+DEFAULT_UTC_OFFSET = timedelta(hours=8)
+"""Cases opened before they carried their calendar were all Beijing time."""
+
+
+class CaseContext:
+    def __init__(self, inp: CaseInput) -> None:
+        self.s: CaseState = inp.state or CaseState(case_id=inp.case_id, intake=inp.intake)
+        self.book = DeadlineBook(self.s.deadlines)
+        self.lock = asyncio.Lock()
+        self.timer = MovableTimer()
+
+    # ------------------------------------------------------------------------------------------ reading
+
+    @property
+    def policy(self) -> CasePolicy:
+        if self.s.policy is None:
+            raise reject(ErrorCode.not_ready, "该诉求正在受理派单，请稍后再试")
+        return self.s.policy
+
+    @property
+    def holder(self) -> str:
+        assert self.s.holder is not None
+        return self.s.holder
+
+    def name(self, unit_id: str | None) -> str:
+        if unit_id is None:
+            return "—"
+        unit = self.s.policy.directory.get(unit_id) if self.s.policy else None
+        return unit.name if unit else unit_id
+
+    def tier_of(self, unit_id: str) -> Tier:
+        unit = self.policy.directory.get(unit_id)
+        return unit.tier if unit else Tier.department
+
+    def brief(self) -> str:
+        return f"{self.s.case_id}“{self.s.intake.title}”"
+
+    def local(self, at: datetime) -> str:
+        """A time as the city's staff read it, at the case's own UTC offset (no tz database in the sandbox)."""
+        workdays = self.s.policy.workdays if self.s.policy else None
+        offset = timedelta(minutes=workdays.utc_offset_minutes) if workdays else DEFAULT_UTC_OFFSET
+        return (at + offset).strftime("%Y-%m-%d %H:%M")
+
+    # ------------------------------------------------------------------------------------------ writing
+
+    def event(
+        self,
+        kind: EventKind,
+        actor: Actor | None,
+        unit_id: str | None,
+        line: Line,
+        *,
+        data: dict[str, str] | None = None,
+        deadline: DeadlineRef | None = None,
+        actor_label: str | None = None,
+    ) -> None:
+        seq = len(self.s.events) + 1
+        tier = self.tier_of(unit_id) if unit_id and self.s.policy else None
+        self.s.events.append(
+            CaseEvent(
+                seq=seq,
+                at=workflow.now(),
+                kind=kind,
+                actor=actor_label or (actor.label() if actor else "system"),
+                unit_id=unit_id,
+                tier=tier,
+                text=line.text,
+                data=data or {},
+                deadline=deadline,
+            )
+        )
+        self.s.pending_notices.extend((seq, n) for n in line.notices)
+
+    async def plan(self, *items: tuple[datetime, Limit]) -> list[Plan]:
+        p = self.policy
+        return await plan(items, p.calendar, p.supervision, p.workdays)
+
+    async def assign(
+        self, unit_id: str, tier: Tier, *, announce: bool = True, reply_limit: Limit | None = None
+    ) -> None:
+        """The case arrives at a unit: it must sign, and a climbing tier gets its slice of the reply limit."""
+        now = workflow.now()
+        p = self.policy
+        # An unsigned arrival that the case leaves is not a sign met; a tier left by 上报 in time is.
+        self.book.close(now, DeadlineKind.sign, cancel=True)
+        self.book.close(now, DeadlineKind.tier)
+        self.s.holder, self.s.tier, self.s.status = unit_id, tier, Status.dispatched
+        if reply_limit is None and self.book.find(DeadlineKind.reply) is None:
+            # Back from 重办 or the supervisor: the unit gets a fresh reply limit of its own.
+            reply_limit = p.rating.reopen_limit
+        wants: list[tuple[DeadlineKind, Limit]] = [(DeadlineKind.sign, p.limits.sign)]
+        if reply_limit is not None:
+            wants.append((DeadlineKind.reply, reply_limit))
+        elif tier in p.limits.tier_slices:
+            wants.append((DeadlineKind.tier, p.limits.tier_slices[tier]))
+        plans = await self.plan(*((now, limit) for _, limit in wants))
+        reply = self.book.find(DeadlineKind.reply)
+        for (kind, _), planned in zip(wants, plans, strict=True):
+            if kind is DeadlineKind.tier and reply is not None and planned.due_at > reply.due_at:
+                planned = Plan(
+                    due_at=reply.due_at, urge_at=min(planned.urge_at, reply.urge_at), notice_at=reply.notice_at
+                )
+            self.book.add(kind, unit_id, now, planned)
+        line = assigned(self, unit_id)
+        if announce:
+            self.event(EventKind.dispatch, SYSTEM, unit_id, line)
+        else:
+            # The intake's own dispatch event (already recorded) carries this unit's notice.
+            self.s.pending_notices.extend((len(self.s.events), n) for n in line.notices)
+
+    async def close(self, outcome: Outcome, actor: Actor, text: str) -> None:
+        now = workflow.now()
+        self.book.close(now, *DeadlineKind, cancel=True)
+        self.s.status, self.s.outcome, self.s.closed_at = Status.closed, outcome, now
+        self.s.pending_return = self.s.pending_extension = None
+        self.event(EventKind.close, actor, self.s.holder, closed(self, text), data={"outcome": outcome.value})
+        for w in self.s.whistles:
+            if w.active:
+                # A case that ends (撤回, 合并) takes its whistle down with it.
+                w.active = False
+                await workflow.get_external_workflow_handle(w.workflow_id).cancel()
+
+    def remember(self, request_id: str | None) -> None:
+        """Only once done: a refused action (a merge whose target is gone) may be sent again with its key."""
+        if request_id:
+            self.s.request_ids = [*self.s.request_ids[-RECENT_REQUESTS + 1 :], request_id]
+
+    async def project(self) -> None:
+        """Write new events and notices to the read model and the outbox; refresh the search attributes."""
+        s = self.s
+        upto, notices = len(s.events), list(s.pending_notices)
+        new = s.events[s.projected_seq : upto]
+        if not new and not notices:
+            return
+        reply = next((d for d in reversed(s.deadlines) if d.kind is DeadlineKind.reply), None)
+        replied_at = next((e.at for e in reversed(s.events) if e.kind is EventKind.reply), None)
+        row = CaseRowData(
+            status=s.status.value,
+            holder=s.holder,
+            awaiting=s.awaiting,
+            tier=s.tier.value if s.tier else None,
+            urgency=s.policy.urgency.value if s.policy else None,
+            overdue=s.overdue,
+            next_deadline=s.next_deadline,
+            reply_due=reply.due_at if reply else None,
+            replied_by=s.replied_by,
+            replied_at=replied_at,
+            rating=s.rating.level if s.rating else None,
+            solved=s.rating.solved if s.rating else None,
+            reopen_count=s.reopen_count,
+            whistled=bool(s.whistles),
+            outcome=s.outcome.value if s.outcome else None,
+            closed_at=s.closed_at,
+            policy_version=s.policy.version if s.policy else None,
+        )
+        await workflow.execute_local_activity(
+            "record",
+            RecordInput(case_id=s.case_id, intake=s.intake, row=row, events=new, notices=notices),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+        )
+        # Events a signal added while the activity ran stay for the next projection.
+        s.projected_seq, s.pending_notices = upto, s.pending_notices[len(notices) :]
+        workflow.upsert_search_attributes(
+            [
+                search.CASE_STATUS.value_set(s.status.value),
+                search.CASE_UNIT.value_set(s.holder or ""),
+                search.CASE_TIER.value_set(s.tier.value if s.tier else ""),
+                search.CASE_URGENCY.value_set(row.urgency or ""),
+                search.CASE_CATEGORY.value_set(s.intake.category),
+                search.CASE_OVERDUE.value_set(s.overdue),
+                search.CASE_NEXT_DEADLINE.value_set(s.next_deadline)
+                if s.next_deadline
+                else search.CASE_NEXT_DEADLINE.value_unset(),
+            ]
+        )
+
+    # ------------------------------------------------------------------------------------------ what readers see
+
+    def view(self) -> CaseView:
+        s = self.s
+        return CaseView(
+            case_id=s.case_id,
+            status=s.status,
+            status_label=STATUS_LABEL[s.status],
+            channel=s.intake.channel,
+            channel_ticket_id=s.intake.channel_ticket_id,
+            category=s.intake.category,
+            urgency=s.policy.urgency if s.policy else s.intake.urgency,
+            title=s.intake.title,
+            holder=s.holder,
+            tier=s.tier,
+            reporter=s.intake.reporter,
+            reopen_count=s.reopen_count,
+            rating=s.rating,
+            overdue=s.overdue,
+            next_deadline=s.next_deadline,
+            deadlines=s.deadlines,
+            pending_return=s.pending_return,
+            pending_extension=s.pending_extension,
+            whistles=s.whistles,
+            outcome=s.outcome,
+            closed_at=s.closed_at,
+            policy_version=s.policy.version if s.policy else None,
+            last_seq=len(s.events),
+            recorded_seq=s.projected_seq,
+        )
+
+    def closure(self) -> ClosureRecord:
+        s = self.s
+        assert s.outcome is not None and s.closed_at is not None
+        units: dict[str, list[str]] = {}
+        for e in s.events:
+            if e.unit_id and e.actor != "system":
+                units.setdefault(e.unit_id, []).append(EVENT_LABEL[e.kind])
+        return ClosureRecord(
+            case_id=s.case_id,
+            outcome=s.outcome,
+            closed_at=s.closed_at,
+            category=s.intake.category,
+            urgency=s.policy.urgency if s.policy else None,
+            rating=s.rating,
+            reopen_count=s.reopen_count,
+            replied_by=s.replied_by,
+            reply=s.reply,
+            units=[UnitRecord(unit_id=u, actions=a) for u, a in units.items()],
+            deadlines=[
+                DeadlineRecord(
+                    kind=d.kind,
+                    unit_id=d.unit_id,
+                    started_at=d.started_at,
+                    due_at=d.due_at,
+                    closed_at=d.closed_at,
+                    met=d.met,
+                )
+                for d in s.deadlines
+            ],
+            events=len(s.events),
+            policy_version=s.policy.version if s.policy else None,
+        )

@@ -1,0 +1,44 @@
+"""What a step is, and the checks several steps share.
+
+A step is the part of one action that is its own: `guard` (may the case take it now, beyond the registry's
+states and actors), `check` (is the input right) and `apply` (what it does). Each is a plain function over the
+case context, so a step reads top to bottom in one module and the workflow class stays a list of updates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from models.case import Action, Actor
+from models.errors import ErrorCode
+from workflows.case_context import CaseContext
+from workflows.common import reject
+
+A = TypeVar("A", bound=Action)
+
+
+def _always(c: CaseContext, actor: Actor) -> None:
+    """No condition beyond the registry's."""
+
+
+def _anything(c: CaseContext, a: Any) -> None:
+    """No input to check beyond its model."""
+
+
+@dataclass(frozen=True)
+class Step(Generic[A]):
+    apply: Callable[[CaseContext, A], Awaitable[None]]
+    guard: Callable[[CaseContext, Actor], None] = _always
+    check: Callable[[CaseContext, A], None] = _anything
+
+
+def no_whistle(c: CaseContext, what: str) -> None:
+    if c.s.active_whistle is not None:
+        raise reject(ErrorCode.whistle_active, f"吹哨进行中，不能{what}")
+
+
+def known_unit(c: CaseContext, unit_id: str) -> None:
+    if c.policy.directory.get(unit_id) is None:
+        raise reject(ErrorCode.unknown_unit, f"未知单位：{unit_id}")

@@ -1,0 +1,63 @@
+"""回访评价 and 重办: the resident rates the reply; 不满意 or worse sends it back, up to the cap, then to a
+supervisor; a window that passes without a rating closes the case as 未评价."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+from models.case import SYSTEM, UNSATISFIED, DeadlineKind, EventKind, Outcome, RateAction, Rating, Status
+from models.policy import Tier
+from workflows import case_texts as say
+from workflows.case_context import CaseContext
+from workflows.case_steps.base import Step
+from workflows.deadlines import ref
+
+
+async def _rate(c: CaseContext, a: RateAction) -> None:
+    now = workflow.now()
+    closed = c.book.close(now, DeadlineKind.rating)
+    c.s.rating = Rating(level=a.level, solved=a.solved, comment=a.comment, at=now)
+    c.event(
+        EventKind.rate,
+        a.actor,
+        c.s.replied_by,
+        say.rated(a.level, a.solved),
+        data={"level": a.level, "solved": str(a.solved).lower(), "replied_by": c.s.replied_by or ""},
+        deadline=ref(closed[0]) if closed else None,
+    )
+    if a.level not in UNSATISFIED:
+        await c.close(Outcome.rated, a.actor, say.rated_closure(a.level))
+        return
+    rules = c.policy.rating
+    c.s.reopen_count += 1
+    replied_by = c.s.replied_by or c.holder
+    if c.s.reopen_count > rules.reopen_cap:
+        supervisor = c.policy.directory.supervisor.id
+        c.s.holder, c.s.tier, c.s.status = supervisor, Tier.district, Status.supervisor
+        c.event(EventKind.to_supervisor, SYSTEM, supervisor, say.reopen_cap_reached(c, rules.reopen_cap, supervisor))
+        return
+    c.event(
+        EventKind.reopen,
+        SYSTEM,
+        replied_by,
+        say.reopened(c, c.s.reopen_count, replied_by, rules.reopen_limit),
+        data={"n": str(c.s.reopen_count)},
+    )
+    await c.assign(replied_by, c.tier_of(replied_by), reply_limit=rules.reopen_limit)
+
+
+async def window_passed(c: CaseContext) -> None:
+    """The rating window ran out with the case still waiting for the resident."""
+    if c.s.status is not Status.replied:
+        return
+    c.event(
+        EventKind.rate,
+        SYSTEM,
+        c.s.replied_by,
+        say.unrated(),
+        data={"level": "unrated", "replied_by": c.s.replied_by or ""},
+    )
+    await c.close(Outcome.unrated, SYSTEM, "未评价，期满销号")
+
+
+RATE = Step(_rate)

@@ -1,0 +1,86 @@
+"""吹哨: a community or street summons departments; the whistle runs as a child workflow and reports back."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+from models.case import Actor, EventKind, Status, WhistleAction, WhistleInput, WhistleSummary
+from models.errors import ErrorCode
+from models.io import WhistleNote
+from models.policy import Tier
+from workflows import case_texts as say
+from workflows.case_context import CaseContext
+from workflows.case_steps.base import Step, known_unit, no_whistle
+from workflows.common import reject
+from workflows.whistle import WhistleWorkflow
+
+
+def _guard(c: CaseContext, actor: Actor) -> None:
+    if c.s.tier not in (Tier.community, Tier.street):
+        raise reject(ErrorCode.wrong_tier, "只有社区和街道可以吹哨")
+    no_whistle(c, "再次吹哨")
+
+
+def _check(c: CaseContext, a: WhistleAction) -> None:
+    if len(set(a.departments)) != len(a.departments):
+        raise reject(ErrorCode.invalid_input, "被召集部门重复")
+    for d in a.departments:
+        known_unit(c, d)
+        if c.tier_of(d) is not Tier.department:
+            raise reject(ErrorCode.invalid_input, f"{c.name(d)}不是职能部门，不能被吹哨召集")
+
+
+async def _apply(c: CaseContext, a: WhistleAction) -> None:
+    p = c.policy
+    holder = c.holder
+    n = len(c.s.whistles) + 1
+    wf_id = f"{c.s.case_id}/whistle/{n}"
+    await workflow.start_child_workflow(
+        WhistleWorkflow.run,
+        WhistleInput(
+            case_id=c.s.case_id,
+            n=n,
+            kind=a.kind,
+            whistler=holder,
+            departments=a.departments,
+            names={u: c.name(u) for u in (holder, *a.departments)},
+            limits=p.whistle[a.kind],
+            calendar=p.calendar,
+            supervision=p.supervision,
+            workdays=p.workdays,
+        ),
+        id=wf_id,
+        parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+    )
+    c.s.whistles.append(WhistleSummary(n=n, workflow_id=wf_id, kind=a.kind, whistler=holder, departments=a.departments))
+    c.event(
+        EventKind.whistle,
+        a.actor,
+        holder,
+        say.whistled(c, a.kind, a.departments, a.reason),
+        data={"n": str(n), "kind": a.kind.value, "departments": ",".join(a.departments)},
+    )
+
+
+def noted(c: CaseContext, note: WhistleNote) -> None:
+    """A whistle reports into the case's single timeline; its own updates were validated there."""
+    if c.s.status is Status.closed:
+        return
+    e = note.event
+    c.event(
+        e.kind,
+        None,
+        e.unit_id,
+        say.Line(e.text, tuple(note.notices)),
+        data=e.data,
+        deadline=e.deadline,
+        actor_label=e.actor,
+    )
+    if e.kind is EventKind.whistle_closed:
+        for w in c.s.whistles:
+            if w.n == note.n:
+                w.active = False
+    c.timer.poke()
+
+
+WHISTLE = Step(_apply, guard=_guard, check=_check)

@@ -1,0 +1,257 @@
+"""Every sentence a case writes: its timeline lines (as staff read them) and the notices that go out with them.
+
+One function per line, named for what happened; each returns the line with its notices. Refusals stay with the
+checks that raise them. Times are the case's local time (`CaseContext.local`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from models.case import (
+    DEADLINE_LABEL,
+    RATING_LABEL,
+    STATUS_LABEL,
+    WHISTLE_KIND_LABEL,
+    Deadline,
+    Notice,
+    Routing,
+    Status,
+)
+from models.policy import Limit, WhistleKind
+
+if TYPE_CHECKING:
+    from workflows.case_context import CaseContext
+
+SUPERVISOR = "supervisor"
+REPORTER = "reporter"
+
+
+@dataclass(frozen=True)
+class Line:
+    """A timeline sentence and the notices that go out with it."""
+
+    text: str
+    notices: tuple[Notice, ...] = field(default=())
+
+
+def _to(to: str, text: str) -> Notice:
+    return Notice(to=to, text=text)
+
+
+def _resident(c: CaseContext, text: str) -> Notice:
+    return _to(REPORTER, f"您反映的“{c.s.intake.title}”{text}")
+
+
+def duration(d: timedelta) -> str:
+    hours = d.total_seconds() / 3600
+    return f"{hours / 24:.1f}天" if hours >= 24 else f"{hours:.1f}小时"
+
+
+# ------------------------------------------------------------------------------------------ 受理, 派单
+
+
+def intake(c: CaseContext, category: str) -> Line:
+    i = c.s.intake
+    return Line(f"{i.channel}受理：{i.title}（{category}，{STATUS_LABEL[Status.intake]}）")
+
+
+def not_admissible(cause: object) -> Line:
+    return Line(f"不予受理：{cause}")
+
+
+def dispatched(c: CaseContext, routing: Routing, reply_due: datetime, reply_limit: Limit) -> Line:
+    helpers = "、".join(c.name(u) for u in routing.assisting)
+    return Line(
+        f"按{routing.rule}原则派单至{c.name(routing.lead)}（牵头）"
+        + (f"，协办：{helpers}" if helpers else "")
+        + f"；办结时限{c.local(reply_due)}（{reply_limit}）",
+        tuple(_to(u, f"【协办】{c.brief()}") for u in routing.assisting),
+    )
+
+
+def assigned(c: CaseContext, unit_id: str) -> Line:
+    return Line(
+        f"派单至{c.name(unit_id)}",
+        (_to(unit_id, f"【新工单】{c.brief()}：请在{c.policy.limits.sign}内签收"),),
+    )
+
+
+# ------------------------------------------------------------------------------------------ timer points
+
+
+def urged(c: CaseContext, d: Deadline) -> Line:
+    label = DEADLINE_LABEL[d.kind]
+    return Line(
+        f"系统催办：{c.name(d.unit_id)}的{label}将于{c.local(d.due_at)}到期",
+        (_to(d.unit_id, f"【催办】{c.brief()}：{label}即将到期"),),
+    )
+
+
+def overdue(c: CaseContext, d: Deadline) -> Line:
+    return Line(f"{c.name(d.unit_id)}超过{DEADLINE_LABEL[d.kind]}")
+
+
+def supervised_overdue(c: CaseContext, d: Deadline) -> Line:
+    unit, label = c.name(d.unit_id), DEADLINE_LABEL[d.kind]
+    return Line(
+        f"系统督办：{unit}{label}已超期",
+        (
+            _to(d.unit_id, f"【督办】{c.brief()}：{label}已超期，请立即办理"),
+            _to(SUPERVISOR, f"【督办】{c.brief()}：{unit}{label}已超期"),
+        ),
+    )
+
+
+def publicly_noticed(c: CaseContext, d: Deadline) -> Line:
+    unit = c.name(d.unit_id)
+    return Line(f"通报：{unit}督办后仍超期", (_to(SUPERVISOR, f"【通报】{c.brief()}：{unit}督办后仍超期"),))
+
+
+def auto_escalated(c: CaseContext, unit_id: str, above: str) -> Line:
+    return Line(f"{c.name(unit_id)}本级时限届满，自动上报至{above}")
+
+
+def unrated() -> Line:
+    return Line("评价期限届满，群众未评价")
+
+
+# ------------------------------------------------------------------------------------------ 签收, 退单, 改派, 上报
+
+
+def signed(c: CaseContext) -> Line:
+    return Line(f"{c.name(c.s.holder)}签收")
+
+
+def return_asked(c: CaseContext, reason: str, approver: str) -> Line:
+    return Line(f"{c.name(c.s.holder)}申请退单：{reason}", (_to(approver, f"【退单待审】{c.brief()}：{reason}"),))
+
+
+def return_approved(c: CaseContext, unit_id: str, to_unit: str, reason: str) -> Line:
+    return Line(f"同意{c.name(unit_id)}退单，改派至{c.name(to_unit)}：{reason}")
+
+
+def return_refused(c: CaseContext, unit_id: str, reason: str) -> Line:
+    return Line(f"驳回{c.name(unit_id)}退单：{reason}", (_to(unit_id, f"【退单驳回】{c.brief()}：{reason}"),))
+
+
+def redispatched(c: CaseContext, to_unit: str, reason: str) -> Line:
+    return Line(f"督办改派：{c.name(c.s.holder)} → {c.name(to_unit)}：{reason}")
+
+
+def escalated(c: CaseContext, above: str, reason: str) -> Line:
+    return Line(f"{c.name(c.s.holder)}上报至{above}：{reason}")
+
+
+# ------------------------------------------------------------------------------------------ 吹哨
+
+
+def whistled(c: CaseContext, kind: WhistleKind, departments: list[str], reason: str) -> Line:
+    names = "、".join(c.name(d) for d in departments)
+    return Line(
+        f"{c.name(c.s.holder)}吹哨（{WHISTLE_KIND_LABEL[kind]}）召集{names}：{reason}",
+        tuple(_to(d, f"【吹哨】{c.brief()}：请按时报到") for d in departments),
+    )
+
+
+# ------------------------------------------------------------------------------------------ 延期, 挂账
+
+
+def extension_asked(c: CaseContext, amount: Limit, reason: str, approver: str) -> Line:
+    return Line(
+        f"{c.name(c.s.holder)}申请延期{amount}：{reason}",
+        (_to(approver, f"【延期待审】{c.brief()}：申请延期{amount}"),),
+    )
+
+
+def extension_refused(c: CaseContext, unit_id: str, reason: str) -> Line:
+    return Line(f"驳回延期申请：{reason}", (_to(unit_id, f"【延期驳回】{c.brief()}：{reason}"),))
+
+
+def extension_approved(c: CaseContext, unit_id: str, amount: Limit, new_due: str, reason: str) -> Line:
+    return Line(
+        f"同意延期{amount}，办结时限延至{new_due}",
+        (
+            _to(unit_id, f"【延期批准】{c.brief()}：办结时限延至{new_due}"),
+            _resident(c, f"办理时限延至{new_due}，原因：{reason}"),
+        ),
+    )
+
+
+def suspended(c: CaseContext, reason: str) -> Line:
+    return Line(
+        f"挂账：{reason}",
+        (_to(SUPERVISOR, f"【挂账】{c.brief()}：{reason}"), _resident(c, f"需阶段性办理，已挂账：{reason}")),
+    )
+
+
+def resumed(paused: timedelta, reason: str) -> Line:
+    return Line(f"恢复办理（挂账{duration(paused)}）：{reason}")
+
+
+# ------------------------------------------------------------------------------------------ 办结, 评价, 重办, 销号
+
+
+def replied(c: CaseContext, result: str) -> Line:
+    return Line(f"{c.name(c.s.holder)}办结：{result}", (_resident(c, "已办结，请对办理结果进行评价"),))
+
+
+def rated(level: str, solved: bool) -> Line:
+    return Line(f"群众评价：{RATING_LABEL[level]}，{'已解决' if solved else '未解决'}")
+
+
+def rated_closure(level: str) -> str:
+    return f"群众评价{RATING_LABEL[level]}，销号"
+
+
+def reopened(c: CaseContext, n: int, unit_id: str, limit: Limit) -> Line:
+    return Line(f"群众不满意，第{n}次重办，退回{c.name(unit_id)}，时限{limit}")
+
+
+def reopen_cap_reached(c: CaseContext, cap: int, supervisor: str) -> Line:
+    return Line(
+        f"重办已达上限（{cap}次），转{c.name(supervisor)}处置",
+        (_to(SUPERVISOR, f"【重办超限】{c.brief()}：请督办处置"),),
+    )
+
+
+def closed(c: CaseContext, text: str) -> Line:
+    return Line(text, (_resident(c, f"已办理完毕（{text}），感谢您的监督"),))
+
+
+# ------------------------------------------------------------------------------------------ 撤回, 合并, 不予受理
+
+
+def withdrawn(reason: str) -> Line:
+    return Line(f"诉求人撤回：{reason}")
+
+
+def merged(into: str, reason: str) -> Line:
+    return Line(f"合并至{into}：{reason}")
+
+
+def merged_closure(into: str) -> str:
+    return f"重复诉求，并入{into}，销号"
+
+
+def merged_in(c: CaseContext, duplicate: str, reason: str) -> Line:
+    holder = c.s.holder
+    told = (_to(holder, f"【合并】{c.brief()}：重复诉求{duplicate}已并入"),) if holder else ()
+    return Line(f"重复诉求{duplicate}并入本件：{reason}", told)
+
+
+def rejected(c: CaseContext, reason: str) -> Line:
+    return Line(f"不予受理：{reason}", (_resident(c, f"不属于受理范围：{reason}"),))
+
+
+# ------------------------------------------------------------------------------------------ 催办, 督办 by hand
+
+
+def urged_by_hand(c: CaseContext, note: str) -> Line:
+    return Line(f"督办人员催办{c.name(c.s.holder)}：{note}", (_to(c.holder, f"【催办】{c.brief()}：{note}"),))
+
+
+def supervised_by_hand(c: CaseContext, note: str) -> Line:
+    return Line(f"督办{c.name(c.s.holder)}：{note}", (_to(c.holder, f"【督办】{c.brief()}：{note}"),))

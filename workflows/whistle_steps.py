@@ -1,0 +1,267 @@
+"""A whistle's state and its steps: 报到 and 对接 by each summoned department, 撤离 and 双考核 by the whistler,
+and the timer points of the departments' deadlines. Every step is told to the parent case, which keeps the one
+timeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+from models.actions import CONTACT, RATE_DEPARTMENTS, RELEASE, REPORT, WHISTLE_ACTIONS, ActionName, ActionSpec, Who
+from models.case import (
+    Action,
+    Actor,
+    CaseEvent,
+    ContactAction,
+    DeadlineKind,
+    DeadlineRef,
+    DepartmentState,
+    EventKind,
+    RateDepartmentsAction,
+    ReleaseAction,
+    ReportAction,
+    Role,
+    WhistleInput,
+    WhistleState,
+    WhistleView,
+)
+from models.errors import ErrorCode
+from models.io import WhistleNote
+from workflows import whistle_texts as say
+from workflows.case_texts import Line
+from workflows.common import bind_update, plan, reject
+from workflows.deadlines import DeadlineBook, Point, ref
+from workflows.timer import MovableTimer
+
+A = TypeVar("A", bound=Action)
+WHISTLE_DEADLINES = (DeadlineKind.report, DeadlineKind.contact, DeadlineKind.finish)
+
+
+class WhistleContext:
+    def __init__(self, inp: WhistleInput) -> None:
+        self.inp = inp
+        self.s = WhistleState(departments={d: DepartmentState(unit_id=d) for d in inp.departments})
+        self.book = DeadlineBook(self.s.deadlines)
+        self.lock = asyncio.Lock()
+        self.timer = MovableTimer()
+
+    def dept(self, unit_id: str) -> DepartmentState:
+        return self.s.departments[unit_id]
+
+    async def tell(
+        self,
+        kind: EventKind,
+        unit_id: str | None,
+        line: Line,
+        *,
+        actor: str = "system",
+        data: dict[str, str] | None = None,
+        deadline: DeadlineRef | None = None,
+    ) -> None:
+        """Hand the event to the parent case, whose seq orders the timeline."""
+        event = CaseEvent(
+            seq=0,
+            at=workflow.now(),
+            kind=kind,
+            actor=actor,
+            unit_id=unit_id,
+            text=line.text,
+            data={"whistle": str(self.inp.n), **(data or {})},
+            deadline=deadline,
+        )
+        await workflow.get_external_workflow_handle(self.inp.case_id).signal(
+            "whistle_note", WhistleNote(n=self.inp.n, event=event, notices=list(line.notices))
+        )
+
+    def view(self) -> WhistleView:
+        return WhistleView(
+            case_id=self.inp.case_id,
+            n=self.inp.n,
+            kind=self.inp.kind,
+            whistler=self.inp.whistler,
+            departments=list(self.s.departments.values()),
+            deadlines=self.s.deadlines,
+            done=self.s.rated,
+        )
+
+
+# ------------------------------------------------------------------------------------------ summons and timer points
+
+
+async def summon(w: WhistleContext) -> None:
+    now = workflow.now()
+    limits = w.inp.limits
+    plans = await plan(
+        [(now, limits.report), (now, limits.contact), (now, limits.finish)],
+        w.inp.calendar,
+        w.inp.supervision,
+        w.inp.workdays,
+    )
+    for d in w.inp.departments:
+        for kind, planned in zip(WHISTLE_DEADLINES, plans, strict=True):
+            w.book.add(kind, d, now, planned)
+    w.s.ready = True
+
+
+async def fire_due(w: WhistleContext) -> None:
+    for item in w.book.due(workflow.now()):
+        d = item.deadline
+        if item.point is Point.urge:
+            await w.tell(EventKind.urge, d.unit_id, say.urged(w.inp, d), deadline=ref(d))
+        elif item.point is Point.miss:
+            if d.kind is DeadlineKind.report:
+                w.dept(d.unit_id).late_report = True
+            await w.tell(EventKind.overdue, d.unit_id, say.overdue(w.inp, d), deadline=ref(d))
+        else:
+            await w.tell(EventKind.public_notice, d.unit_id, say.publicly_noticed(w.inp, d), deadline=ref(d))
+
+
+# ------------------------------------------------------------------------------------------ who may act, and when
+
+
+def _summoned(w: WhistleContext, spec: ActionSpec[Any], actor: Actor) -> DepartmentState:
+    dept = w.s.departments.get(actor.unit_id or "")
+    if actor.role is not Role.unit or dept is None:
+        raise reject(ErrorCode.wrong_actor, f"只有被召集的部门可以{spec.verb}")
+    return dept
+
+
+def _guard(w: WhistleContext, spec: ActionSpec[Any], actor: Actor) -> None:
+    """The whistle's rules for each action, apart from the action's input."""
+    if not w.s.ready:
+        raise reject(ErrorCode.not_ready, "吹哨正在启动，请稍后再试")
+    if spec.who is Who.whistler and (actor.role is not Role.unit or actor.unit_id != w.inp.whistler):
+        raise reject(ErrorCode.wrong_actor, f"只有吹哨单位（{w.inp.whistler}）可以{spec.verb}")
+    if spec is REPORT and _summoned(w, spec, actor).reported_at is not None:
+        raise reject(ErrorCode.duplicate_request, "已报到，无需重复报到")
+    if spec is CONTACT:
+        dept = _summoned(w, spec, actor)
+        if dept.reported_at is None:
+            raise reject(ErrorCode.wrong_state, "请先报到")
+        if dept.contacted_at is not None:
+            raise reject(ErrorCode.duplicate_request, "已对接，无需重复提交")
+    if spec is RELEASE and not any(d.reported_at and not d.released_at for d in w.s.departments.values()):
+        raise reject(ErrorCode.wrong_state, "没有已报到、待确认撤离的部门")
+    if spec is RATE_DEPARTMENTS:
+        if w.s.rated:
+            raise reject(ErrorCode.duplicate_request, "已评价")
+        waiting = [d.unit_id for d in w.s.departments.values() if d.released_at is None]
+        if waiting:
+            raise reject(ErrorCode.wrong_state, f"事不完、人不撤：{'、'.join(waiting)}尚未确认撤离")
+
+
+def _check(w: WhistleContext, a: Action) -> None:
+    if isinstance(a, ReleaseAction):
+        dept = w.s.departments.get(a.department)
+        if dept is None:
+            raise reject(ErrorCode.unknown_unit, f"{a.department}不在本次吹哨召集之列")
+        if dept.reported_at is None:
+            raise reject(ErrorCode.wrong_state, f"{a.department}尚未报到，不能确认撤离")
+        if dept.released_at is not None:
+            raise reject(ErrorCode.duplicate_request, f"{a.department}已确认撤离")
+    if isinstance(a, RateDepartmentsAction) and sorted(r.department for r in a.ratings) != sorted(w.s.departments):
+        raise reject(ErrorCode.invalid_input, "须对每个被召集部门各评价一次")
+
+
+def validate(w: WhistleContext, spec: ActionSpec[Any], a: Action) -> None:
+    _guard(w, spec, a.actor)
+    _check(w, a)
+
+
+def available(w: WhistleContext, actor: Actor) -> list[ActionName]:
+    names = []
+    for spec in WHISTLE_ACTIONS:
+        try:
+            _guard(w, spec, actor)
+        except ApplicationError:
+            continue
+        names.append(spec.name)
+    return names
+
+
+# ------------------------------------------------------------------------------------------ the steps
+
+
+async def report(w: WhistleContext, a: ReportAction) -> None:
+    unit = a.actor.unit_id or ""
+    w.dept(unit).reported_at = workflow.now()
+    closed = w.book.close(workflow.now(), DeadlineKind.report, unit_id=unit)
+    late = bool(closed and closed[0].missed)
+    await w.tell(
+        EventKind.report,
+        unit,
+        say.reported(w.inp, unit, late),
+        actor=a.actor.label(),
+        deadline=ref(closed[0]) if closed else None,
+    )
+
+
+async def contact(w: WhistleContext, a: ContactAction) -> None:
+    unit = a.actor.unit_id or ""
+    w.dept(unit).contacted_at = workflow.now()
+    closed = w.book.close(workflow.now(), DeadlineKind.contact, unit_id=unit)
+    await w.tell(
+        EventKind.contact,
+        unit,
+        say.contacted(w.inp, unit, a.note),
+        actor=a.actor.label(),
+        deadline=ref(closed[0]) if closed else None,
+    )
+
+
+async def release(w: WhistleContext, a: ReleaseAction) -> None:
+    now = workflow.now()
+    w.dept(a.department).released_at = now
+    closed = w.book.close(now, DeadlineKind.contact, DeadlineKind.finish, unit_id=a.department)
+    finish = next((d for d in closed if d.kind is DeadlineKind.finish), None)
+    await w.tell(
+        EventKind.release,
+        a.department,
+        say.released(w.inp, a.department, a.note),
+        actor=a.actor.label(),
+        deadline=ref(finish) if finish else None,
+    )
+
+
+async def rate(w: WhistleContext, a: RateDepartmentsAction) -> None:
+    for r in a.ratings:
+        w.dept(r.department).rating = r
+    w.s.rated = True
+    scores = {r.department: f"{r.speed}/{r.cooperation}/{r.result}" for r in a.ratings}
+    await w.tell(
+        EventKind.rate_departments,
+        w.inp.whistler,
+        say.departments_rated(w.inp, scores),
+        actor=a.actor.label(),
+        data=scores,
+    )
+    # Told inside the update, so the case knows the whistle is over before the whistler's next request.
+    await w.tell(EventKind.whistle_closed, None, say.whistle_closed(w.inp))
+
+
+STEPS: dict[ActionName, Any] = {
+    ActionName.report: report,
+    ActionName.contact: contact,
+    ActionName.release: release,
+    ActionName.rate_departments: rate,
+}
+
+
+async def act(w: WhistleContext, spec: ActionSpec[Any], a: Action) -> WhistleView:
+    async with w.lock:
+        validate(w, spec, a)
+        await STEPS[spec.name](w, a)
+    w.timer.poke()
+    return w.view()
+
+
+_UPDATES = {s.name: bind_update(s, act, validate, WhistleView) for s in WHISTLE_ACTIONS}
+
+
+def whistle_update(spec: ActionSpec[A]) -> workflow.UpdateMethodMultiParam[[Any, A], WhistleView]:
+    """The whistle's update for a registry row, built once per process (see `workflows.acting.case_update`)."""
+    return _UPDATES[spec.name]

@@ -1,0 +1,65 @@
+"""Every sentence a whistle writes into its case's timeline, and the notices that go with them."""
+
+from __future__ import annotations
+
+from models.case import DEADLINE_LABEL, WHISTLE_KIND_LABEL, Deadline, Notice, WhistleInput
+from workflows.case_texts import SUPERVISOR, Line
+
+
+def _n(inp: WhistleInput, unit_id: str) -> str:
+    return inp.names.get(unit_id, unit_id)
+
+
+def urged(inp: WhistleInput, d: Deadline) -> Line:
+    label = DEADLINE_LABEL[d.kind]
+    return Line(
+        f"系统催办：{_n(inp, d.unit_id)}{label}即将到期",
+        (Notice(to=d.unit_id, text=f"【吹哨催办】{inp.case_id}：{label}即将到期"),),
+    )
+
+
+def overdue(inp: WhistleInput, d: Deadline) -> Line:
+    unit, label = _n(inp, d.unit_id), DEADLINE_LABEL[d.kind]
+    return Line(
+        f"{unit}超过{label}（{WHISTLE_KIND_LABEL[inp.kind]}）",
+        (
+            Notice(to=d.unit_id, text=f"【吹哨督办】{inp.case_id}：{label}已超期"),
+            Notice(to=inp.whistler, text=f"【吹哨】{unit}{label}已超期"),
+            Notice(to=SUPERVISOR, text=f"【吹哨督办】{inp.case_id}：{unit}{label}已超期"),
+        ),
+    )
+
+
+def publicly_noticed(inp: WhistleInput, d: Deadline) -> Line:
+    unit, label = _n(inp, d.unit_id), DEADLINE_LABEL[d.kind]
+    return Line(
+        f"通报：{unit}督办后仍未完成{label}",
+        (Notice(to=SUPERVISOR, text=f"【通报】{inp.case_id}：{unit}{label}超期"),),
+    )
+
+
+def reported(inp: WhistleInput, unit_id: str, late: bool) -> Line:
+    late_text = "（迟到）" if late else ""
+    return Line(
+        f"{_n(inp, unit_id)}报到{late_text}",
+        (Notice(to=inp.whistler, text=f"【报到】{_n(inp, unit_id)}已报到{late_text}"),),
+    )
+
+
+def contacted(inp: WhistleInput, unit_id: str, note: str) -> Line:
+    return Line(f"{_n(inp, unit_id)}已与{_n(inp, inp.whistler)}对接：{note}")
+
+
+def released(inp: WhistleInput, unit_id: str, note: str) -> Line:
+    return Line(
+        f"{_n(inp, inp.whistler)}确认{_n(inp, unit_id)}任务完成，准予撤离：{note}",
+        (Notice(to=unit_id, text=f"【撤离】{inp.case_id}：吹哨任务已确认完成"),),
+    )
+
+
+def departments_rated(inp: WhistleInput, scores: dict[str, str]) -> Line:
+    return Line("评价报到部门（速度/配合/效果）：" + "；".join(f"{_n(inp, k)} {v}" for k, v in scores.items()))
+
+
+def whistle_closed(inp: WhistleInput) -> Line:
+    return Line(f"{WHISTLE_KIND_LABEL[inp.kind]}完结，各部门已撤离并评价")
