@@ -164,9 +164,10 @@ def add(
             raise AccountError(f"单位目录中没有该单位：{unit_id}")
         if (role == Role.supervisor) != (unit.id == directory.supervisor.id):
             raise AccountError("督办账号属于督办单位，单位人员账号属于其他单位")
+    user = User(username, name or username, Role(role), unit_id, channel_id)
     row = ConsoleAccount(
         username=username,
-        name=name or username,
+        name=user.name,
         role=role,
         unit_id=unit_id,
         channel_id=channel_id,
@@ -178,7 +179,7 @@ def add(
             raise AccountError(f"用户名已存在：{username}")
         session.add(row)
         session.commit()
-    return User.of(row)
+    return user
 
 
 def unlock(engine: Engine, username: str) -> bool:

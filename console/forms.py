@@ -37,7 +37,7 @@ FIELD_LABEL = {
     "phone": "电话",
     "channel_ticket_id": "工单号",
 }
-SKIPPED = ("actor", "request_id", "csrf_token", "seq")
+SKIPPED = ("actor", "request_id", "csrf_token", "seq", "panel")
 
 
 def parse(model: type[BaseModel], form: FormData) -> dict[str, Any]:
@@ -57,6 +57,10 @@ def parse(model: type[BaseModel], form: FormData) -> dict[str, Any]:
             if value == "":
                 continue  # an empty optional field is absent; an empty required one is "missing"
         _put(data, path, value)
+    for name, field in model.model_fields.items():
+        # No box ticked sends nothing: say "choose at least one", not "missing".
+        if name not in data and field.is_required() and typing.get_origin(field.annotation) is list:
+            data[name] = []
     return data
 
 

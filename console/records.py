@@ -9,15 +9,15 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlmodel import Session, col, select
-from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from models.case import Actor, CaseInput, CaseView, Intake, WhistleSummary, WhistleView
 from models.tables import NotificationRow, RevealAudit
 from services.intake import case_handle, whistle_handle
+from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
 
 QUERY_TIMEOUT = timedelta(seconds=5)
@@ -69,21 +69,23 @@ async def whistles_of(client: Client, view: CaseView, actor: Actor | None) -> li
 
 async def case_actions(client: Client, case_id: str, actor: Actor) -> list[str]:
     """The actions the case would accept from the actor now, as the workflow's own checks say."""
-    return await _actions(case_handle(client, case_id), actor)
-
-
-async def whistle_actions(client: Client, workflow_id: str, actor: Actor) -> list[str]:
-    return await _actions(whistle_handle(client, workflow_id), actor)
-
-
-async def _actions(handle: WorkflowHandle[Any, Any], actor: Actor) -> list[str]:
     try:
-        names: list[str] = await handle.query(
-            "available_actions", actor, result_type=list[str], rpc_timeout=QUERY_TIMEOUT
+        names = await case_handle(client, case_id).query(
+            CaseWorkflow.available_actions, actor, rpc_timeout=QUERY_TIMEOUT
         )
     except (WorkflowQueryFailedError, RPCError):
         return []
-    return names
+    return [n.value for n in names]
+
+
+async def whistle_actions(client: Client, workflow_id: str, actor: Actor) -> list[str]:
+    try:
+        names = await whistle_handle(client, workflow_id).query(
+            WhistleWorkflow.available_actions, actor, rpc_timeout=QUERY_TIMEOUT
+        )
+    except (WorkflowQueryFailedError, RPCError):
+        return []
+    return [n.value for n in names]
 
 
 @dataclass(frozen=True)

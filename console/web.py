@@ -10,7 +10,6 @@ it, back where it was.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import time
 from datetime import UTC, datetime
@@ -33,7 +32,7 @@ from models.policy import Tier, Urgency
 HERE = Path(__file__).resolve().parent
 PREFIX = "/console"
 MAX_SESSION_HOURS = 12
-POLL_HEADER = "x-console-poll"
+POLL_PARAM = "poll"
 TIER_LABEL = {
     Tier.grid: "网格",
     Tier.community: "社区",
@@ -134,7 +133,7 @@ def unit_name(unit_id: str | None, directory: Any) -> str:
     return unit.name if unit else unit_id
 
 
-env.filters.update(local=local, iso=iso, pct=pct, num=num, tojson_attr=lambda v: json.dumps(v, ensure_ascii=False))
+env.filters.update(local=local, iso=iso, pct=pct, num=num)
 
 
 def entered(feedback: Any, key: str) -> Any:
@@ -160,11 +159,10 @@ def render_polled(request: Request, name: str, context: dict[str, Any], *, url: 
     """
     inner = env.get_template(name).render({**_context(request), **context, "request": request})
     version = hashlib.sha256(inner.encode()).hexdigest()[:16]
-    poll = escape(f"{url}{'&' if '?' in url else '?'}v={version}")
-    headers = escape(json.dumps({POLL_HEADER: "1"}))
-    wrapper = (
-        f'<div class="poll" hx-get="{poll}" hx-trigger="every {every}s" hx-swap="outerHTML" hx-headers="{headers}">'
-    )
+    poll = escape(f"{url}{'&' if '?' in url else '?'}{POLL_PARAM}=1&v={version}")
+    # hx-disinherit: the part's own forms and buttons must not inherit its target and swap.
+    attrs = f'hx-get="{poll}" hx-trigger="every {every}s" hx-swap="outerHTML" hx-disinherit="*"'
+    wrapper = f'<div class="poll" {attrs}>'
     return Markup(f"{wrapper}{inner}</div>"), version
 
 
@@ -221,7 +219,7 @@ def current_user(request: Request, parts: PartsDep) -> User:
     if user is None:
         s.clear()
         raise LoginRequired(expired=True)
-    if request.headers.get(POLL_HEADER) != "1":
+    if request.query_params.get(POLL_PARAM) != "1":
         s["seen"] = now  # a person's request; the pages' own polling keeps no session alive
     request.state.user = user
     return user

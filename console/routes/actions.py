@@ -7,8 +7,6 @@ the form, and the case stays as it was.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -18,18 +16,19 @@ from temporalio.service import RPCError
 
 from api.deps import PartsDep, SessionDep, TemporalDep
 from api.errors import ApiError, busy, from_rpc, from_update
-from api.routes.actions import CASE_ACTIONS, WHISTLE_ACTIONS, Spec
 from api.routes.cases import case_row, may_read
 from console import forms, web
 from console.routes.board import board_panel
 from console.routes.case import Feedback, not_found, render_case, whistle_key
 from console.web import PREFIX, CurrentUser
+from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
+from models.case import Action, CaseView, WhistleView
 from models.tables import CaseRow
 
 router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)
 
-CASE_SPECS = {s.name: s for s in CASE_ACTIONS}
-WHISTLE_SPECS = {s.name: s for s in WHISTLE_ACTIONS}
+CASE_SPECS = {s.name.value: s for s in CASE_ACTIONS}
+WHISTLE_SPECS = {s.name.value: s for s in WHISTLE_ACTIONS}
 
 
 @router.post("/{case_id}/act/{name}", dependencies=web.Protected)
@@ -65,7 +64,7 @@ async def act_on_whistle(
 async def _act(
     request: Request,
     case_id: str,
-    spec: Spec | None,
+    spec: ActionSpec[Action] | None,
     workflow_id: str,
     shown_as: str,
     user: web.User,
@@ -95,9 +94,9 @@ async def _act(
         feedback.error, status = forms.explain(err), 422
     else:
         try:
-            # The registry's update is one of the workflow's update methods, typed loosely there.
-            update: Any = spec.update
-            await temporal.get_workflow_handle(workflow_id).execute_update(update, action)
+            await temporal.get_workflow_handle(workflow_id).execute_update(
+                spec.update, action, result_type=WhistleView if spec.whistle else CaseView
+            )
         except WorkflowUpdateFailedError as err:
             refused = from_update(err)
             feedback.error, status = refused.message, refused.status

@@ -16,15 +16,15 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import PartsDep, SessionDep, TemporalDep
 from api.errors import ApiError
-from api.routes.actions import CASE_ACTIONS, WHISTLE_ACTIONS
 from api.routes.cases import case_row, may_read, read_case, read_timeline, reveal_reporter
 from console import records, web
 from console.accounts import User
 from console.web import PREFIX, CurrentUser
+from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS
 from models.case import Role, Status
 
 router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)
-SUMMARY = {s.name: s.summary for s in (*CASE_ACTIONS, *WHISTLE_ACTIONS)}
+SUMMARY = {s.name.value: s.summary for s in (*CASE_ACTIONS, *WHISTLE_ACTIONS)}
 
 
 @dataclass
