@@ -14,10 +14,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notify import Notifier
-from activities.upsert import insert_or_ignore, upsert_unless_older
+from activities.projection import Projection
 from models.case import OpenCaseResult, Plan
-from models.io import CaseRowData, OpenCaseInput, PlanInput, RecordInput
-from models.tables import CaseRow, EventRow
+from models.io import OpenCaseInput, PlanInput, RecordInput
 from policy import load_policy
 from policy.routing import RoutingError
 from policy.snapshot import UnknownCategory, calendar_for, snapshot_case
@@ -30,10 +29,7 @@ class CaseActivities:
         self.engine = engine
         self.notifier = notifier
         self.policy_dir = policy_dir
-        cases, events = CaseRow.__table__, EventRow.__table__  # type: ignore[attr-defined]
-        # An older projection retried after a newer one must not roll the row back.
-        self._upsert_case = upsert_unless_older(engine, cases, "case_id", "last_seq", list(CaseRowData.model_fields))
-        self._insert_events = insert_or_ignore(engine, events, ("case_id", "seq"))
+        self.projection = Projection(engine)
 
     @activity.defn(name="open_case")
     def open_case(self, inp: OpenCaseInput) -> OpenCaseResult:
@@ -62,41 +58,7 @@ class CaseActivities:
 
         Plain INSERT ... ON CONFLICT statements: one round of writes per call, however often it is retried.
         """
-        intake = inp.intake
-        row = {
-            "case_id": inp.case_id,
-            "channel": intake.channel,
-            "channel_ticket_id": intake.channel_ticket_id,
-            "category": intake.category,
-            "title": intake.title,
-            "grid_id": intake.location.grid_id,
-            "reporter_ref": intake.reporter.ref,
-            "reported_at": intake.reported_at,
-            "last_seq": max((e.seq for e in inp.events), default=0),
-            **inp.row.model_dump(),
-        }
         with self.engine.begin() as conn:
-            conn.execute(self._upsert_case, row)
-            if inp.events:
-                conn.execute(
-                    self._insert_events,
-                    [
-                        {
-                            "case_id": inp.case_id,
-                            "seq": e.seq,
-                            "at": e.at,
-                            "kind": e.kind.value,
-                            "actor": e.actor,
-                            "unit_id": e.unit_id,
-                            "tier": e.tier.value if e.tier else None,
-                            "text": e.text,
-                            "data": e.data,
-                            "deadline_kind": e.deadline.kind.value if e.deadline else None,
-                            "deadline_due": e.deadline.due_at if e.deadline else None,
-                            "deadline_met": e.deadline.met if e.deadline else None,
-                        }
-                        for e in inp.events
-                    ],
-                )
-            self.notifier.queue(conn, inp.case_id, inp.notices, intake.reporter.ref)
+            self.projection.write(conn, inp)
+            self.notifier.queue(conn, inp.case_id, inp.notices, inp.intake.reporter.ref)
         self.notifier.deliver(inp.case_id)

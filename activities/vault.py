@@ -1,7 +1,8 @@
 """The reporter vault: a reporter's name and phone, encrypted at rest, behind an opaque reference.
 
-Workflows, logs and notifications carry only the reference and a masked phone; every reveal is the caller's
-to audit.
+The API seals a reporter (encrypts it) at intake; the case's first projection stores the sealed row with the
+case's own row, so the vault holds one row per case and none without a case. Logs and notifications carry only
+the reference and a masked phone; every reveal is the caller's to audit.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import hashlib
 import re
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from models.case import ReporterRef
+from models.case import SealedReporter
 from models.tables import ReporterRow
 
 PHONE = re.compile(r"^1\d{10}$|^0\d{9,11}$")
@@ -27,30 +29,28 @@ def mask_phone(phone: str) -> str:
     return f"{digits[:3]}****{digits[-4:]}"
 
 
+def vault_row(case_id: str, sealed: SealedReporter) -> dict[str, Any]:
+    """The vault's row for a case's sealed reporter, as the case's projection inserts it (once, keyed by ref)."""
+    return {**sealed.model_dump(), "case_id": case_id, "created_at": datetime.now(UTC)}
+
+
 class ReporterVault:
     def __init__(self, engine: Engine, key: str) -> None:
         self.engine = engine
         self.fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(key.encode()).digest()))
 
-    def store(self, *, name: str, phone: str, confidential: bool = False) -> ReporterRef:
+    def seal(self, *, name: str, phone: str, confidential: bool = False) -> SealedReporter:
+        """Encrypt a reporter for the case that will store it (see `SealedReporter`); nothing is written here."""
         digits = re.sub(r"[\s-]", "", phone)
         if not PHONE.match(digits):
             raise ValueError("phone: not a mainland mobile or landline number")
-        ref = f"rep-{uuid.uuid4().hex}"
-        masked = mask_phone(digits)
-        with Session(self.engine) as session:
-            session.add(
-                ReporterRow(
-                    ref=ref,
-                    name_enc=self.fernet.encrypt(name.encode()).decode(),
-                    phone_enc=self.fernet.encrypt(digits.encode()).decode(),
-                    masked_phone=masked,
-                    confidential=confidential,
-                    created_at=datetime.now(UTC),
-                )
-            )
-            session.commit()
-        return ReporterRef(ref=ref, masked_phone=masked, confidential=confidential)
+        return SealedReporter(
+            ref=f"rep-{uuid.uuid4().hex}",
+            name_enc=self.fernet.encrypt(name.encode()).decode(),
+            phone_enc=self.fernet.encrypt(digits.encode()).decode(),
+            masked_phone=mask_phone(digits),
+            confidential=confidential,
+        )
 
     def reveal(self, ref: str) -> tuple[str, str] | None:
         with Session(self.engine) as session:

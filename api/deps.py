@@ -14,10 +14,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.vault import ReporterVault
 from api import auth
-from api.errors import ApiError, unavailable
+from api.errors import ApiError, not_found, unavailable
 from config import Settings
 from models.case import Actor, Role
 from models.policy import Policy
+from models.tables import CaseRow
+from services import queries
 
 
 @dataclass
@@ -103,6 +105,14 @@ def require_role(*roles: str):  # type: ignore[no-untyped-def]
         return principal
 
     return check
+
+
+def readable(session: Session, principal: Principal, case_id: str) -> CaseRow:
+    """The case, if the caller may read it; a case it may not read is answered as one that does not exist."""
+    row = queries.readable_case(session, case_id=case_id, role=principal.role, actor=principal.actor)
+    if row is None:
+        raise not_found()
+    return row
 
 
 ChannelDep = Annotated[Principal, Depends(require_role(Role.channel))]

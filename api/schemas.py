@@ -32,9 +32,12 @@ Timestamp = Annotated[AwareDatetime, AfterValidator(_this_century)]
 """A timezone-aware time this system can compute with."""
 
 
-def public_view(view: CaseView) -> CaseView:
-    """A case as readers see it: the reporter's vault reference is internal, the masked phone is shown."""
-    return view.model_copy(update={"reporter": view.reporter.model_copy(update={"ref": None})})
+def public_view(view: CaseView, *, reporter: bool = True) -> CaseView:
+    """A case as a reader sees it: the reporter's vault reference is internal; the masked phone only for those
+    who may contact the reporter (`services.queries.sees_reporter`), and never for a confidential reporter."""
+    shown = reporter and not view.reporter.confidential
+    masked = view.reporter.masked_phone if shown else None
+    return view.model_copy(update={"reporter": view.reporter.model_copy(update={"ref": None, "masked_phone": masked})})
 
 
 class Body(BaseModel):
@@ -124,22 +127,6 @@ class CaseSummary(BaseModel):
 
 class CasesPublic(BaseModel):
     data: list[CaseSummary]
-    count: int
-
-
-class QueueItem(BaseModel):
-    case_id: str
-    title: str
-    status: str
-    todo: str = Field(description="what the unit must do: 签收, 办理, 审核退单, 审批延期, 报到 ...")
-    due_at: datetime | None
-    seconds_left: int | None
-    whistle: int | None = None
-
-
-class Queue(BaseModel):
-    unit_id: str
-    data: list[QueueItem]
     count: int
 
 

@@ -18,6 +18,7 @@ from models.case import (
     CloseAction,
     ContactAction,
     EscalateAction,
+    ExtendAction,
     ExtensionDecision,
     ExtensionRequest,
     MergeAction,
@@ -63,6 +64,7 @@ class ActionName(StrEnum):
     reject = "reject"
     urge = "urge"
     supervise = "supervise"
+    extend = "extend"
     close = "close"
     # on a whistle (吹哨)
     report = "report"
@@ -92,7 +94,16 @@ class Who(StrEnum):
 
 LIVE = frozenset(Status) - {Status.intake, Status.closed}
 HELD = frozenset({Status.dispatched, Status.handling})
-OPEN = frozenset({Status.dispatched, Status.handling, Status.return_pending, Status.suspended, Status.supervisor})
+OPEN = frozenset(
+    {
+        Status.dispatched,
+        Status.handling,
+        Status.return_pending,
+        Status.suspended,
+        Status.supervisor,
+        Status.to_redispatch,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -129,7 +140,7 @@ REDISPATCH = ActionSpec(
     RedispatchAction,
     "改派（督办）",
     Who.supervisor,
-    frozenset({Status.dispatched, Status.handling, Status.return_pending, Status.supervisor}),
+    frozenset({Status.dispatched, Status.handling, Status.return_pending, Status.supervisor, Status.to_redispatch}),
     "改派",
 )
 ESCALATE = ActionSpec(ActionName.escalate, "escalate", EscalateAction, "上报上一级", Who.holder, HELD, "上报")
@@ -192,13 +203,22 @@ URGE = ActionSpec(ActionName.urge, "urge", UrgeAction, "催办（督办）", Who
 SUPERVISE = ActionSpec(
     ActionName.supervise, "supervise", SuperviseAction, "督办", Who.supervisor, OVERSIGHT, "催办/督办"
 )
+EXTEND = ActionSpec(
+    ActionName.extend,
+    "extend",
+    ExtendAction,
+    "督办延期：街道本级时限届满后，给予更多时间并退回该单位",
+    Who.supervisor,
+    frozenset({Status.to_redispatch}),
+    "督办延期",
+)
 CLOSE = ActionSpec(
     ActionName.close,
     "close",
     CloseAction,
     "督办处置后销号",
     Who.supervisor,
-    frozenset({Status.supervisor}),
+    frozenset({Status.supervisor, Status.to_redispatch}),
     "督办销号",
 )
 
@@ -239,6 +259,7 @@ CASE_ACTIONS: tuple[ActionSpec[Action], ...] = (
     REJECT,
     URGE,
     SUPERVISE,
+    EXTEND,
     CLOSE,
 )  # type: ignore[assignment]
 WHISTLE_ACTIONS: tuple[ActionSpec[Action], ...] = (REPORT, CONTACT, RELEASE, RATE_DEPARTMENTS)  # type: ignore[assignment]

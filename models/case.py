@@ -32,6 +32,8 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=1000)]
 Ident = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+CaseId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^case[-:][A-Za-z0-9_.:~-]{1,250}$")]
+"""A case's id as `case_id_for` makes it (or as cases started before 2026-12 have it)."""
 
 
 class Model(BaseModel):
@@ -48,6 +50,22 @@ class ReporterRef(Model):
     ref: str | None = Field(default=None, description="reporter vault id; None when anonymous")
     masked_phone: str | None = Field(default=None, pattern=r"^\d{3}\*{4}\d{4}$")
     confidential: bool = False
+
+
+class SealedReporter(Model):
+    """The reporter's name and phone as the vault stores them, encrypted by the API before the case starts.
+
+    It travels once, in the case's start input, to the case's first projection, which writes it to the vault
+    in the same transaction as the case's row: one vault row per case, and none without a case."""
+
+    ref: str
+    name_enc: str
+    phone_enc: str
+    masked_phone: str
+    confidential: bool = False
+
+    def reference(self) -> ReporterRef:
+        return ReporterRef(ref=self.ref, masked_phone=self.masked_phone, confidential=self.confidential)
 
 
 class Location(Model):
@@ -74,8 +92,29 @@ class Intake(Model):
     reported_at: AwareDatetime
 
 
+_ID_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+MAX_CASE_ID = 255
+
+
+def _escape(part: str) -> str:
+    """Letters, digits and `_.-` as they are; every other character as `~XX` per UTF-8 byte (`~` itself too).
+
+    The output never holds `:`, and each output has one input, so `case:<channel>:<ticket>` cannot collide."""
+    return "".join(ch if ch in _ID_SAFE else "".join(f"~{b:02X}" for b in ch.encode()) for ch in part)
+
+
 def case_id_for(channel: str, channel_ticket_id: str) -> str:
-    """The same ticket from the same channel is one case: its id is derived, not drawn."""
+    """The same ticket from the same channel is one case, and two tickets are two: the id is derived, injective
+    in (channel, ticket) whatever characters either holds. Raises ValueError for an id too long to store."""
+    case_id = f"case:{_escape(channel)}:{_escape(channel_ticket_id)}"
+    if len(case_id) > MAX_CASE_ID:
+        raise ValueError(f"case id longer than {MAX_CASE_ID} characters")
+    return case_id
+
+
+def legacy_case_id_for(channel: str, channel_ticket_id: str) -> str:
+    """The ids of cases started before 2026-12 (they keep them): `:` folded into `_` and a `-` between channel
+    and ticket, so `c1:1` and `c1_1`, or channel `app-x` ticket `1` and `app` ticket `x-1`, were one id."""
     return f"case-{channel}-{re.sub(r'[^A-Za-z0-9_.-]', '_', channel_ticket_id)}"
 
 
@@ -215,7 +254,7 @@ class WithdrawAction(Action):
 class MergeAction(Action):
     """合并 a duplicate into another case."""
 
-    into_case_id: Ident
+    into_case_id: CaseId
     reason: Reason
 
 
@@ -235,6 +274,13 @@ class SuperviseAction(Action):
     """督办 by hand."""
 
     note: Reason
+
+
+class ExtendAction(Action):
+    """督办延期: a supervisor gives the unit whose slice ran out more time, and the case goes back to it."""
+
+    amount: Limit
+    reason: Reason
 
 
 class CloseAction(Action):
@@ -292,6 +338,7 @@ class Status(StrEnum):
     suspended = "suspended"
     replied = "replied"
     supervisor = "supervisor"
+    to_redispatch = "to_redispatch"
     closed = "closed"
 
 
@@ -303,6 +350,7 @@ STATUS_LABEL: dict[Status, str] = {
     Status.suspended: "挂账",
     Status.replied: "待评价",
     Status.supervisor: "待督办处置",
+    Status.to_redispatch: "待督办改派",
     Status.closed: "已销号",
 }
 
@@ -360,6 +408,9 @@ class Deadline(Model):
     noticed: bool = False
     cancelled: bool = Field(default=False, description="closed because the case moved on (改派, 上报, 撤回 ...)")
     closed_at: datetime | None = None
+    missed_by: str | None = Field(
+        default=None, description="the unit charged with the miss: the one that held it then (办结 follows the case)"
+    )
 
     @property
     def open(self) -> bool:
@@ -413,6 +464,7 @@ class EventKind(StrEnum):
     supervise = "supervise"
     public_notice = "public_notice"
     overdue = "overdue"
+    remind = "remind"
     withdraw = "withdraw"
     merge = "merge"
     merged_in = "merged_in"
@@ -449,6 +501,7 @@ EVENT_LABEL: dict[EventKind, str] = {
     EventKind.supervise: "督办",
     EventKind.public_notice: "通报",
     EventKind.overdue: "超期",
+    EventKind.remind: "提醒评价",
     EventKind.withdraw: "撤回",
     EventKind.merge: "合并",
     EventKind.merged_in: "重复诉求并入",
@@ -535,9 +588,23 @@ class Rating(Model):
     at: datetime
 
 
+class StuckAt(Model):
+    """The unit whose slice ran out when the case went to the supervisor (待督办改派), and how it held it."""
+
+    unit_id: str
+    status: Status
+
+
+RULES_CHARGED = 2
+"""Rule set 2 (DOMAIN.md, "Who is charged", 2026-12): 办结 follows the case, slices are never capped at a past
+limit, the rating window is the resident's, 重办 counts the reopens that happened, a street out of time goes to
+the supervisor (policy). Cases opened before keep rule set 1, as their histories recorded."""
+
+
 class CaseState(Model):
     case_id: str
     intake: Intake
+    rules: int = Field(default=1, description="the rule set the case runs under (see RULES_CHARGED)")
     status: Status = Status.intake
     policy: CasePolicy | None = None
     routing: Routing | None = None
@@ -551,6 +618,7 @@ class CaseState(Model):
     pending_extension: PendingExtension | None = None
     suspended_at: datetime | None = None
     suspended_from: Status | None = None
+    stuck_at: StuckAt | None = None
     whistles: list[WhistleSummary] = Field(default_factory=list)
     deadlines: list[Deadline] = Field(default_factory=list)
     events: list[CaseEvent] = Field(default_factory=list)
@@ -594,6 +662,12 @@ class OpenCaseResult(Model):
 class CaseInput(Model):
     intake: Intake
     case_id: str
+    intake_token: str | None = Field(
+        default=None, description="drawn by the caller that starts the case: the one whose token the case keeps made it"
+    )
+    sealed_reporter: SealedReporter | None = Field(
+        default=None, description="for the vault, written by the first projection; never carried further"
+    )
     opened: OpenCaseResult | None = Field(
         default=None,
         description="taken by the 受理 service at intake; without it the case takes it itself (open_case activity)",
@@ -635,6 +709,13 @@ class CaseView(Model):
     recorded_seq: int = Field(default=0, description="events already in the read model")
 
 
+class CaseOpened(Model):
+    """What the start-and-wait of 受理 answers: the case, and the token of the caller that started it."""
+
+    view: CaseView
+    intake_token: str | None
+
+
 class DeadlineRecord(Model):
     kind: DeadlineKind
     unit_id: str
@@ -642,6 +723,7 @@ class DeadlineRecord(Model):
     due_at: datetime
     closed_at: datetime | None
     met: bool | None = Field(description="None: the case moved on before this deadline was due")
+    missed_by: str | None = Field(default=None, description="the unit charged with the miss")
 
 
 class UnitRecord(Model):
@@ -678,6 +760,10 @@ class WhistleInput(Model):
     calendar: CalendarPolicy
     supervision: Supervision
     workdays: WorkingDays | None = None
+    planned: list[Plan] | None = Field(
+        default=None, description="report, contact and finish as the case planned them when it whistled (rule set 2)"
+    )
+    planned_at: datetime | None = None
 
 
 class DepartmentState(Model):

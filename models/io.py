@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from models.case import CaseEvent, Intake, Model, Notice
+from models.case import CaseEvent, Intake, Model, Notice, SealedReporter
 from models.policy import CalendarPolicy, Limit, Supervision
 
 
@@ -54,6 +54,7 @@ class RecordInput(Model):
     row: CaseRowData
     events: list[CaseEvent]
     notices: list[tuple[int, Notice]] = Field(default_factory=list, description="(event seq, notice)")
+    reporter: SealedReporter | None = Field(default=None, description="to the vault, on the first projection")
 
 
 class MergeNote(Model):

@@ -94,9 +94,21 @@ class WhistleLimits(Frozen):
     finish: Limit = Field(description="finish the job")
 
 
+class AfterStreet(StrEnum):
+    """Where a case goes when the street's slice runs out with no whistle and no reply."""
+
+    supervisor = "supervisor"
+    """to the supervisor's queue (待督办改派): 改派 to a department, more time, or 销号"""
+    stay = "stay"
+    """it stays at the street, with the 督办 to the supervisor"""
+
+
 class Supervision(Frozen):
     urge_fraction: float = Field(gt=0, lt=1, description="催办 fires at this fraction of every limit")
     public_notice_after: Limit = Field(description="通报 when a unit is still overdue this long after 督办")
+    after_street: AfterStreet = Field(
+        default=AfterStreet.supervisor, description="where a case goes when the street's slice runs out"
+    )
 
 
 class RatingRules(Frozen):

@@ -58,6 +58,39 @@ class EventRow(SQLModel, table=True):
     deadline_met: bool | None = None
 
 
+class CaseUnitRow(SQLModel, table=True):
+    """Every unit a case involved: holders, the units it passed through, assisting and summoned units.
+
+    Who may read a case (DOMAIN.md): these units, its channel and supervisors."""
+
+    __tablename__ = "case_units"
+
+    case_id: str = Field(primary_key=True)
+    unit_id: str = Field(primary_key=True, index=True)
+
+
+class WhistleDepartmentRow(SQLModel, table=True):
+    """A department a whistle summoned: its deadlines, when it reported (in time or not), was released, rated."""
+
+    __tablename__ = "whistle_departments"
+
+    case_id: str = Field(primary_key=True)
+    n: int = Field(primary_key=True)
+    unit_id: str = Field(primary_key=True, index=True)
+    kind: str
+    whistler: str
+    summoned_at: datetime
+    report_due: datetime | None = None
+    contact_due: datetime | None = None
+    finish_due: datetime | None = None
+    reported_at: datetime | None = None
+    report_in_time: bool | None = None
+    contacted_at: datetime | None = None
+    released_at: datetime | None = None
+    rating: str | None = Field(default=None, description="speed/cooperation/result, 1–5 each")
+    closed: bool = Field(default=False, index=True, description="the whistle is over")
+
+
 class NotificationRow(SQLModel, table=True):
     """The outbox: one row per message; (case_id, seq, idx) makes a retried activity a no-op."""
 
@@ -80,6 +113,7 @@ class ReporterRow(SQLModel, table=True):
     __tablename__ = "reporters"
 
     ref: str = Field(primary_key=True)
+    case_id: str | None = Field(default=None, unique=True, description="the one case it belongs to")
     name_enc: str
     phone_enc: str
     masked_phone: str

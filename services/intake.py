@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 from temporalio.client import Client, RPCTimeoutOrCancelledError, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.vault import ReporterVault
-from models.case import CaseInput, CaseView, Intake, Status, case_id_for
+from models.case import CaseInput, CaseView, Intake, SealedReporter, Status, case_id_for
 from models.policy import Policy, Tier
+from models.tables import CaseRow
 from policy.routing import RoutingError, locate
 from policy.snapshot import snapshot_case
 from workflows.case import CaseWorkflow
@@ -44,6 +49,10 @@ class IntakeError(ValueError):
 
 
 def check_intake(intake: Intake, policy: Policy) -> None:
+    try:
+        case_id_for(intake.channel, intake.channel_ticket_id)
+    except ValueError as err:
+        raise IntakeError("channel_ticket_id", "工单编号过长，无法作为诉求编号") from err
     if policy.category(intake.category) is None:
         raise IntakeError("category", f"未知的诉求类别：{intake.category}")
     try:
@@ -73,40 +82,33 @@ async def open_case(
 ) -> Opened:
     """Start the case unless this channel's ticket already is one, and wait until it is dispatched.
 
-    The reporter's name and phone go to the vault; the workflow gets only the reference and a masked phone.
-    With the policy (checked by `check_intake`), the case starts with its snapshot and routing and is dispatched
-    in its first workflow task; without it, the workflow takes them with an activity.
+    The reporter's name and phone are sealed (encrypted) for the vault, which the case itself writes with its
+    first projection; the workflow's state carries only the reference and a masked phone. With the policy
+    (checked by `check_intake`), the case starts with its snapshot and routing and is dispatched in its first
+    workflow task; without it, the workflow takes them with an activity.
     """
-    case_id = case_id_for(intake.channel, intake.channel_ticket_id)
-    handle = case_handle(client, case_id)
-    try:
-        await handle.describe()
-    except RPCError as err:
-        if err.status is not RPCStatusCode.NOT_FOUND:
-            raise
-    else:
-        # A query to a busy worker runs out of time (the server says CANCELLED or DEADLINE_EXCEEDED): the caller
-        # answers from what it has.
-        try:
-            return Opened(handle, True, await handle.query(CaseWorkflow.view, rpc_timeout=timeout))
-        except RPCTimeoutOrCancelledError:
-            return Opened(handle, True)
-        except RPCError as err:
-            if err.status not in _OUT_OF_TIME:
-                raise
-            return Opened(handle, True)
+    known = await asyncio.to_thread(known_case, vault.engine, intake.channel, intake.channel_ticket_id)
+    if known is not None:
+        return await _existing(case_handle(client, known), timeout)
+    sealed = None
     if reporter is not None:
         try:
-            ref = vault.store(name=reporter[0], phone=reporter[1], confidential=intake.reporter.confidential)
+            sealed = vault.seal(name=reporter[0], phone=reporter[1], confidential=intake.reporter.confidential)
         except ValueError as err:
             raise IntakeError("reporter.phone", "诉求人电话格式不正确：须为手机号或固定电话") from err
-        intake = intake.model_copy(update={"reporter": ref})
-    # Start and wait in one call (update-with-start). A racing repeat of the ticket joins the running case.
-    start = WithStartWorkflowOperation(CaseWorkflow.run, **start_options(task_queue, intake, policy))
+        intake = intake.model_copy(update={"reporter": sealed.reference()})
+    # Of callers racing with one ticket, only the first start counts; the case keeps that caller's token.
+    token = uuid.uuid4().hex
+    options = start_options(task_queue, intake, policy, intake_token=token, sealed_reporter=sealed)
+    handle = case_handle(client, options["id"])
+    start = WithStartWorkflowOperation(CaseWorkflow.run, **options)
     try:
-        view = await client.execute_update_with_start_workflow(
+        answer = await client.execute_update_with_start_workflow(
             CaseWorkflow.opened, start_workflow_operation=start, rpc_timeout=timeout
         )
+    except WorkflowAlreadyStartedError:
+        # Struck off already (a closed case is never started again), and the read model did not know it yet.
+        return await _existing(handle, timeout)
     except RPCTimeoutOrCancelledError as out_of_time:
         # The start operation holds the same timeout; take it, or asyncio reports it as never retrieved.
         with contextlib.suppress(Exception):
@@ -114,23 +116,65 @@ async def open_case(
         # Only a case the server has is "accepted" (dispatch under way). If the call ran out before the start was
         # stored, the time-out goes to the caller (503: send the ticket again), so nothing is claimed and lost.
         try:
-            await handle.describe(rpc_timeout=QUERY_TIMEOUT)
+            first = await _first_input(client, handle)
         except RPCError as err:
             if err.status is RPCStatusCode.NOT_FOUND:
                 raise out_of_time from None
             raise
-        view = None
-    # The handle follows the case across continue-as-new, never one run of it.
-    return Opened(handle, False, view)
+        return Opened(handle, first.intake_token != token)
+    return Opened(handle, answer.intake_token != token, answer.view)
 
 
-def start_options(task_queue: str, intake: Intake, policy: Policy | None) -> dict[str, Any]:
+async def _existing(handle: CaseHandle, timeout: timedelta) -> Opened:
+    # A query to a busy worker runs out of time (the server says CANCELLED or DEADLINE_EXCEEDED): the caller
+    # answers from what it has.
+    try:
+        return Opened(handle, True, await handle.query(CaseWorkflow.view, rpc_timeout=timeout))
+    except RPCTimeoutOrCancelledError:
+        return Opened(handle, True)
+    except RPCError as err:
+        if err.status not in _OUT_OF_TIME:
+            raise
+        return Opened(handle, True)
+
+
+async def _first_input(client: Client, handle: CaseHandle) -> CaseInput:
+    """The input the case's current run started with (its first history event)."""
+    async for event in handle.fetch_history_events(rpc_timeout=QUERY_TIMEOUT):
+        payloads = event.workflow_execution_started_event_attributes.input.payloads
+        [inp] = await client.data_converter.decode(payloads, [CaseInput])
+        return inp  # type: ignore[no-any-return]
+    raise RPCError("the case has no history", RPCStatusCode.NOT_FOUND, b"")
+
+
+def known_case(engine: Engine, channel: str, channel_ticket_id: str) -> str | None:
+    """The case a channel's ticket already is, by the read model: whatever id scheme it was started under."""
+    with Session(engine) as session:
+        return session.exec(
+            select(CaseRow.case_id).where(CaseRow.channel == channel, CaseRow.channel_ticket_id == channel_ticket_id)
+        ).first()
+
+
+def start_options(
+    task_queue: str,
+    intake: Intake,
+    policy: Policy | None,
+    *,
+    intake_token: str | None = None,
+    sealed_reporter: SealedReporter | None = None,
+) -> dict[str, Any]:
     """One workflow per case, its id derived from the ticket: a repeat joins the running case, and a case
     already struck off is never started again."""
     case_id = case_id_for(intake.channel, intake.channel_ticket_id)
     opened = snapshot_case(policy, intake, datetime.now(UTC).date()) if policy else None
     return {
-        "arg": CaseInput(intake=intake, case_id=case_id, opened=opened),
+        "arg": CaseInput(
+            intake=intake,
+            case_id=case_id,
+            opened=opened,
+            intake_token=intake_token,
+            sealed_reporter=sealed_reporter,
+        ),
         "id": case_id,
         "task_queue": task_queue,
         "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,

@@ -1,16 +1,24 @@
 """Statistics per unit and period (三率 and the rest), computed from the SQL read model only.
 
-Every figure counts events of `case_events` whose `at` lies in [date_from, date_to):
+Figures count cases, not events (DOMAIN.md, "Who is charged, and how figures count"). In the period
+[date_from, date_to):
 
-- 响应率 response_rate = `sign` events met in time ÷ `dispatch` events (one per arrival of a case at the unit)
-- 解决率 resolution_rate = rated `rate` events with solved "true" ÷ rated (level "unrated" is not a rating)
-- 满意率 satisfaction_rate = (非常满意 + 满意 + 基本满意) ÷ rated; satisfaction_score = mean RATING_SCORE over rated
-- 按时办结率 on_time_rate = `reply` events met in time ÷ `reply` events
-- 超期 overdue_count = `overdue` events (by deadline kind in overdue_by_kind)
-- 重办率 reopen_rate = `reopen` events ÷ `reply` events
-- 吹哨率 whistle_rate = `whistle` events ÷ `sign` events (communities and streets only; null for other tiers)
-- 报到率 report_rate = `report` events met in time ÷ times summoned (`whistle` events listing the department)
-- the whistlers' 1–5 ratings: mean speed, cooperation and result over `rate_departments` entries for the unit
+- 响应率 response_rate = arrivals signed within the sign limit ÷ arrivals (`dispatch` events: each arrival of a
+  case at the unit counts once; a case sent back for 重办 arrives again)
+- 解决率 resolution_rate = cases the resident says are solved ÷ rated cases, 满意率 satisfaction_rate =
+  (非常满意 + 满意 + 基本满意) ÷ rated cases, satisfaction_score = mean of 100/80/60/20/0: over the cases whose
+  final record (销号) falls in the period, each once by its final rating, charged to the unit that replied last;
+  a case closed 未评价 is outside the denominator
+- 按时办结率 on_time_rate = cases the unit replied to on time (none of its replies in the period late) ÷ cases it
+  replied to
+- 超期 overdue_count = cases with a miss charged to the unit; misses_by_kind counts the misses per deadline kind
+- 重办率 reopen_rate = cases reopened back to the unit ÷ cases it replied to
+- 吹哨率 whistle_rate = cases the unit whistled ÷ cases it signed (communities and streets only; null otherwise)
+- 报到率 report_rate = summonses reported within the report limit ÷ times summoned (each whistle once)
+- the whistlers' 1–5 ratings: mean speed, cooperation and result over the `rate_departments` entries
+
+Per-event figures a supervisor may still want keep their own names: `reply_events` (every reply, 重办 included)
+and `rating_events` (every rating given, the ones a reopen superseded included).
 
 A rate is None when its denominator is 0: no data is never reported as 0. The raw counts come with every row,
 so a reader can check each figure.
@@ -35,17 +43,16 @@ from models.tables import CaseRow, EventRow
 
 SATISFIED_LEVELS: frozenset[str] = frozenset(RATING_SCORE) - UNSATISFIED
 WHISTLING_TIERS: frozenset[Tier] = frozenset({Tier.community, Tier.street})
-COUNTED_KINDS: tuple[EventKind, ...] = (
-    EventKind.dispatch,
+EVENT_COUNTED: tuple[EventKind, ...] = (EventKind.dispatch, EventKind.sign, EventKind.escalate, EventKind.auto_escalate)
+"""Counted per event: each arrival, each sign, each 上报 is one."""
+CASE_COUNTED: tuple[EventKind, ...] = (
     EventKind.sign,
     EventKind.reply,
     EventKind.reopen,
     EventKind.overdue,
-    EventKind.escalate,
-    EventKind.auto_escalate,
     EventKind.whistle,
-    EventKind.report,
 )
+"""Counted per case: a case replied to twice (重办) was replied to once."""
 
 
 class StatsError(ValueError):
@@ -83,25 +90,27 @@ class UnitStats(BaseModel):
     tier: Tier
     parent: str | None
 
-    dispatched: int = Field(description="派单：dispatch events (arrivals of a case at the unit)")
+    dispatched: int = Field(description="派单：arrivals of a case at the unit (dispatch events)")
     signed: int = Field(description="签收：sign events")
     signed_in_time: int = Field(description="sign events within the sign limit")
-    replied: int = Field(description="办结：reply events")
-    replied_on_time: int = Field(description="reply events within the reply limit")
-    rated: int = Field(description="回访评价 with a level (未评价 excluded)")
-    solved: int = Field(description="rated and the resident says solved")
-    satisfied: int = Field(description="非常满意 + 满意 + 基本满意")
-    ratings_by_level: dict[str, int] = Field(description="rated cases per level")
-    unrated: int = Field(description="rating window passed without a rating")
-    reopened: int = Field(description="重办：reopen events")
-    overdue_count: int = Field(description="超期：overdue events")
-    overdue_by_kind: dict[str, int] = Field(description="overdue events per deadline kind")
+    replied: int = Field(description="办结：cases the unit replied to")
+    replied_on_time: int = Field(description="cases the unit replied to with none of its replies late")
+    rated: int = Field(description="cases closed with a rating (the final one), charged to the last replier")
+    solved: int = Field(description="rated cases the resident says are solved")
+    satisfied: int = Field(description="rated cases 非常满意 + 满意 + 基本满意")
+    ratings_by_level: dict[str, int] = Field(description="rated cases per final level")
+    unrated: int = Field(description="cases closed 未评价 (the window passed): outside the 满意率")
+    reopened: int = Field(description="重办：cases reopened back to the unit")
+    overdue_count: int = Field(description="超期：cases with a miss charged to the unit")
+    misses_by_kind: dict[str, int] = Field(description="misses (overdue events) per deadline kind")
     escalated: int = Field(description="上报, by hand or automatically")
     auto_escalated: int = Field(description="超时自动上报")
-    whistled: int = Field(description="吹哨：whistle events")
+    whistled: int = Field(description="吹哨：cases the unit whistled on")
     summoned: int = Field(description="times the department was summoned by a whistle")
     reported: int = Field(description="报到：report events")
     reported_in_time: int = Field(description="report events within the report limit")
+    reply_events: int = Field(description="every reply, 重办 included (per event)")
+    rating_events: int = Field(description="every rating given to the unit's replies, superseded ones included")
 
     response_rate: float | None = Field(description="响应率 = signed_in_time ÷ dispatched")
     resolution_rate: float | None = Field(description="解决率 = solved ÷ rated")
@@ -109,7 +118,7 @@ class UnitStats(BaseModel):
     satisfaction_score: float | None = Field(description="满意度得分 = mean of 100/80/60/20/0 over rated")
     on_time_rate: float | None = Field(description="按时办结率 = replied_on_time ÷ replied")
     reopen_rate: float | None = Field(description="重办率 = reopened ÷ replied")
-    whistle_rate: float | None = Field(description="吹哨率 = whistled ÷ signed (communities and streets only)")
+    whistle_rate: float | None = Field(description="吹哨率 = whistled ÷ cases signed (communities and streets only)")
     report_rate: float | None = Field(description="报到率 = reported_in_time ÷ summoned")
     whistler_rating: WhistlerRating | None = Field(description="吹哨单位评价（速度/配合/效果）")
 
@@ -140,9 +149,10 @@ METRIC_BASIS: dict[Metric, str] = {
 
 @dataclass
 class _Tally:
-    counts: Counter[str] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=Counter)
+    cases: Counter[str] = field(default_factory=Counter)
     levels: Counter[str] = field(default_factory=Counter)
-    overdue: Counter[str] = field(default_factory=Counter)
+    misses: Counter[str] = field(default_factory=Counter)
     score_sum: int = 0
     ratings: list[tuple[int, int, int]] = field(default_factory=list)
 
@@ -190,76 +200,97 @@ def unit_stats(
         return []
     wanted = {u.id for u in units}
     tallies: defaultdict[str, _Tally] = defaultdict(_Tally)
+    start, end = as_utc(date_from), as_utc(date_to)
 
-    def window(*extra: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+    def of(unit_id: str | None) -> _Tally:
+        # Rows name a unit (the queries keep to the wanted ones); "" only satisfies the type.
+        return tallies[unit_id or ""]
+
+    def window(at: Any, *extra: ColumnElement[bool]) -> list[ColumnElement[bool]]:
         where: list[ColumnElement[bool]] = list(extra)
-        start, end = as_utc(date_from), as_utc(date_to)
         if start is not None:
-            where.append(col(EventRow.at) >= start)
+            where.append(col(at) >= start)
         if end is not None:
-            where.append(col(EventRow.at) < end)
+            where.append(col(at) < end)
         return where
 
     own = col(EventRow.unit_id).in_(wanted)
+    kind, unit, met, case = col(EventRow.kind), col(EventRow.unit_id), col(EventRow.deadline_met), col(EventRow.case_id)
 
-    # Plain counts: grouped in SQL by unit, kind and whether the event's deadline was met.
-    counted = session.exec(
-        select(EventRow.unit_id, EventRow.kind, EventRow.deadline_met, func.count())
-        .where(*window(col(EventRow.kind).in_([k.value for k in COUNTED_KINDS]), own))
-        .group_by(col(EventRow.unit_id), col(EventRow.kind), col(EventRow.deadline_met))
-    ).all()
-    for unit, kind, met, n in counted:
-        if unit is not None:
-            tallies[unit].counts[kind] += n
-            if met is True:
-                tallies[unit].counts[f"{kind}:met"] += n
-    overdue = session.exec(
-        select(EventRow.unit_id, EventRow.deadline_kind, func.count())
-        .where(*window(col(EventRow.kind) == EventKind.overdue.value, own))
-        .group_by(col(EventRow.unit_id), col(EventRow.deadline_kind))
-    ).all()
-    for unit, deadline_kind, n in overdue:
-        if unit is not None:
-            tallies[unit].overdue[deadline_kind or "unknown"] += n
+    for u, k, m, n in session.exec(
+        select(unit, kind, met, func.count())
+        .where(
+            *window(EventRow.at, kind.in_([k.value for k in (*EVENT_COUNTED, EventKind.reply, EventKind.report)]), own)
+        )
+        .group_by(unit, kind, met)
+    ).all():
+        of(u).events[k] += n
+        if m is True:
+            of(u).events[f"{k}:met"] += n
 
-    # Ratings: grouped in SQL by the level and solved the event carries. A 未评价 event names no unit: it is the
-    # case's last replier's, which the case row keeps (the case closes on that very event).
+    for u, k, n in session.exec(
+        select(unit, kind, func.count(func.distinct(case)))
+        .where(*window(EventRow.at, kind.in_([k.value for k in CASE_COUNTED]), own))
+        .group_by(unit, kind)
+    ).all():
+        of(u).cases[k] += n
+    # A case replied to on time: none of the unit's replies in the period was late.
+    for u, n in session.exec(
+        select(unit, func.count(func.distinct(case)))
+        .where(*window(EventRow.at, kind == EventKind.reply.value, met == False, own))  # noqa: E712
+        .group_by(unit)
+    ).all():
+        of(u).cases["reply:late"] += n
+    for u, deadline_kind, n in session.exec(
+        select(unit, EventRow.deadline_kind, func.count())
+        .where(*window(EventRow.at, kind == EventKind.overdue.value, own))
+        .group_by(unit, col(EventRow.deadline_kind))
+    ).all():
+        of(u).misses[deadline_kind or "unknown"] += n
+
+    # Every rating given (per event), unrated lapses apart: the rate event names the unit that replied.
     level = col(EventRow.data)["level"].as_string()
-    solved = col(EventRow.data)["solved"].as_string()
-    rater = func.coalesce(col(EventRow.unit_id), col(CaseRow.replied_by))
-    rated = session.exec(
-        select(rater, level, solved, func.count())
-        .select_from(EventRow)
-        .outerjoin(CaseRow, col(CaseRow.case_id) == col(EventRow.case_id))
-        .where(*window(col(EventRow.kind) == EventKind.rate.value, rater.in_(wanted)))
-        .group_by(rater, level, solved)
-    ).all()
-    for unit, lvl, is_solved, n in rated:
-        if unit is None:
-            continue
-        t = tallies[unit]
-        if lvl not in RATING_SCORE:
-            t.counts["unrated"] += n
-            continue
-        t.levels[lvl] += n
-        t.score_sum += RATING_SCORE[lvl] * n
-        if is_solved == "true":
-            t.counts["solved"] += n
+    for u, lvl, n in session.exec(
+        select(unit, level, func.count())
+        .where(*window(EventRow.at, kind == EventKind.rate.value, own))
+        .group_by(unit, level)
+    ).all():
+        if lvl in RATING_SCORE:
+            of(u).events["rating"] += n
 
-    # Summonses: a whistle names its departments in one comma list.
+    # Final ratings: each case once, as its record (销号) stands, charged to the unit that replied last.
+    replier = col(CaseRow.replied_by)
+    final = window(CaseRow.closed_at, replier.in_(wanted))
+    for u, lvl, outcome, n in session.exec(
+        select(replier, col(CaseRow.rating), col(CaseRow.outcome), func.count())
+        .where(*final)
+        .group_by(replier, col(CaseRow.rating), col(CaseRow.outcome))
+    ).all():
+        t = of(u)
+        if outcome == "unrated":
+            t.cases["unrated"] += n
+        elif lvl in RATING_SCORE:
+            t.levels[lvl] += n
+            t.score_sum += RATING_SCORE[lvl] * n
+    rated_final = col(CaseRow.rating).in_(list(RATING_SCORE))
+    for u, n in session.exec(
+        select(replier, func.count()).where(*final, rated_final, col(CaseRow.solved) == True).group_by(replier)  # noqa: E712
+    ).all():
+        of(u).cases["solved"] += n
+
+    # Summonses: a whistle names its departments in one comma list; each whistle summons each once.
     departments = col(EventRow.data)["departments"].as_string()
-    summons = session.exec(
+    for listed, n in session.exec(
         select(departments, func.count())
-        .where(*window(col(EventRow.kind) == EventKind.whistle.value))
+        .where(*window(EventRow.at, kind == EventKind.whistle.value))
         .group_by(departments)
-    ).all()
-    for listed, n in summons:
+    ).all():
         for dept in {d.strip() for d in (listed or "").split(",") if d.strip()}:
-            tallies[dept].counts["summoned"] += n
+            tallies[dept].cases["summoned"] += n
 
     # 双考核: each rate_departments event maps department → "speed/cooperation/result" (plus "whistle": n).
     for data in session.exec(
-        select(EventRow.data).where(*window(col(EventRow.kind) == EventKind.rate_departments.value))
+        select(EventRow.data).where(*window(EventRow.at, kind == EventKind.rate_departments.value))
     ).all():
         for dept, value in (data or {}).items():
             parsed = _parse_rating(value) if dept != "whistle" else None
@@ -270,10 +301,11 @@ def unit_stats(
 
 
 def _row(u: Unit, t: _Tally) -> UnitStats:
-    c = t.counts
+    e, c = t.events, t.cases
     rated = sum(t.levels.values())
     satisfied = sum(n for lvl, n in t.levels.items() if lvl in SATISFIED_LEVELS)
-    replied, signed = c[EventKind.reply.value], c[EventKind.sign.value]
+    replied = c[EventKind.reply.value]
+    on_time = replied - c["reply:late"]
     rating = None
     if t.ratings:
         n = len(t.ratings)
@@ -288,11 +320,11 @@ def _row(u: Unit, t: _Tally) -> UnitStats:
         name=u.name,
         tier=u.tier,
         parent=u.parent,
-        dispatched=c[EventKind.dispatch.value],
-        signed=signed,
-        signed_in_time=c[f"{EventKind.sign.value}:met"],
+        dispatched=e[EventKind.dispatch.value],
+        signed=e[EventKind.sign.value],
+        signed_in_time=e[f"{EventKind.sign.value}:met"],
         replied=replied,
-        replied_on_time=c[f"{EventKind.reply.value}:met"],
+        replied_on_time=on_time,
         rated=rated,
         solved=c["solved"],
         satisfied=satisfied,
@@ -300,21 +332,23 @@ def _row(u: Unit, t: _Tally) -> UnitStats:
         unrated=c["unrated"],
         reopened=c[EventKind.reopen.value],
         overdue_count=c[EventKind.overdue.value],
-        overdue_by_kind=dict(sorted(t.overdue.items())),
-        escalated=c[EventKind.escalate.value] + c[EventKind.auto_escalate.value],
-        auto_escalated=c[EventKind.auto_escalate.value],
+        misses_by_kind=dict(sorted(t.misses.items())),
+        escalated=e[EventKind.escalate.value] + e[EventKind.auto_escalate.value],
+        auto_escalated=e[EventKind.auto_escalate.value],
         whistled=c[EventKind.whistle.value],
         summoned=c["summoned"],
-        reported=c[EventKind.report.value],
-        reported_in_time=c[f"{EventKind.report.value}:met"],
-        response_rate=_ratio(c[f"{EventKind.sign.value}:met"], c[EventKind.dispatch.value]),
+        reported=e[EventKind.report.value],
+        reported_in_time=e[f"{EventKind.report.value}:met"],
+        reply_events=e[EventKind.reply.value],
+        rating_events=e["rating"],
+        response_rate=_ratio(e[f"{EventKind.sign.value}:met"], e[EventKind.dispatch.value]),
         resolution_rate=_ratio(c["solved"], rated),
         satisfaction_rate=_ratio(satisfied, rated),
         satisfaction_score=_ratio(t.score_sum, rated),
-        on_time_rate=_ratio(c[f"{EventKind.reply.value}:met"], replied),
+        on_time_rate=_ratio(on_time, replied),
         reopen_rate=_ratio(c[EventKind.reopen.value], replied),
-        whistle_rate=_ratio(c[EventKind.whistle.value], signed) if u.tier in WHISTLING_TIERS else None,
-        report_rate=_ratio(c[f"{EventKind.report.value}:met"], c["summoned"]),
+        whistle_rate=_ratio(c[EventKind.whistle.value], c[EventKind.sign.value]) if u.tier in WHISTLING_TIERS else None,
+        report_rate=_ratio(e[f"{EventKind.report.value}:met"], c["summoned"]),
         whistler_rating=rating,
     )
 

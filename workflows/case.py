@@ -15,7 +15,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from models import actions as do
     from models.actions import ActionName
-    from models.case import Actor, CaseEvent, CaseInput, CaseView, ClosureRecord, Status
+    from models.case import Actor, CaseEvent, CaseInput, CaseOpened, CaseView, ClosureRecord, Status
     from models.io import MergeNote, WhistleNote
     from workflows.acting import available, case_update
     from workflows.case_context import CaseContext
@@ -39,7 +39,8 @@ class CaseWorkflow:
         while c.s.status is not Status.closed:
             if self._history_is_long(inp):
                 await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not c.lock.locked())
-                workflow.continue_as_new(inp.model_copy(update={"state": c.s, "opened": None}))
+                carried = {"state": c.s, "opened": None, "intake_token": None, "sealed_reporter": None}
+                workflow.continue_as_new(inp.model_copy(update=carried))
             await c.timer.sleep_until(None if c.s.status is Status.suspended else c.book.next_point())
             async with c.lock:
                 await points.fire_due(c)
@@ -70,14 +71,18 @@ class CaseWorkflow:
     reject_case = case_update(do.REJECT)
     urge = case_update(do.URGE)
     supervise = case_update(do.SUPERVISE)
+    extend = case_update(do.EXTEND)
     close = case_update(do.CLOSE)
 
     @workflow.update
-    async def opened(self) -> CaseView:
-        """Answers once intake and dispatch are done and recorded: the channel's start-and-wait in one call."""
+    async def opened(self) -> CaseOpened:
+        """Answers once intake and dispatch are done and recorded: the channel's start-and-wait in one call.
+
+        With the token of the caller that started the case, so that of many callers racing with one ticket
+        exactly one is told it created the case."""
         c = self.context
         await workflow.wait_condition(lambda: c.s.status is not Status.intake and c.s.projected_seq > 0)
-        return c.view()
+        return CaseOpened(view=c.view(), intake_token=c.intake_token)
 
     # ------------------------------------------------------------------------------------------ signals
 

@@ -14,6 +14,7 @@ from temporalio import workflow
 from models import search
 from models.case import (
     EVENT_LABEL,
+    RULES_CHARGED,
     STATUS_LABEL,
     SYSTEM,
     Actor,
@@ -41,14 +42,23 @@ from workflows.deadlines import DeadlineBook
 from workflows.timer import MovableTimer
 
 RECENT_REQUESTS = 200
+RULES_CHARGED_PATCH = "case-rules-charged"
 DEFAULT_UTC_OFFSET = timedelta(hours=8)
 """Cases opened before they carried their calendar were all Beijing time."""
 
 
 class CaseContext:
     def __init__(self, inp: CaseInput) -> None:
-        self.s: CaseState = inp.state or CaseState(case_id=inp.case_id, intake=inp.intake)
+        if inp.state is None:
+            self.s = CaseState(case_id=inp.case_id, intake=inp.intake)
+            # Behind a marker: a case opened before rule set 2 replays (and runs on) as it was recorded.
+            self.s.rules = RULES_CHARGED if workflow.patched(RULES_CHARGED_PATCH) else 1
+        else:
+            self.s = inp.state
         self.book = DeadlineBook(self.s.deadlines)
+        # Never in the state: the token answers only the start-and-wait, the sealed reporter goes to the vault once.
+        self.intake_token = inp.intake_token
+        self.sealed_reporter = inp.sealed_reporter
         self.lock = asyncio.Lock()
         self.timer = MovableTimer()
 
@@ -59,6 +69,11 @@ class CaseContext:
         if self.s.policy is None:
             raise reject(ErrorCode.not_ready, "该诉求正在受理派单，请稍后再试")
         return self.s.policy
+
+    @property
+    def charged(self) -> bool:
+        """Rule set 2: who is charged as DOMAIN.md decided in 2026-12 (`RULES_CHARGED`)."""
+        return self.s.rules >= RULES_CHARGED
 
     @property
     def holder(self) -> str:
@@ -124,10 +139,7 @@ class CaseContext:
         """The case arrives at a unit: it must sign, and a climbing tier gets its slice of the reply limit."""
         now = workflow.now()
         p = self.policy
-        # An unsigned arrival that the case leaves is not a sign met; a tier left by 上报 in time is.
-        self.book.close(now, DeadlineKind.sign, cancel=True)
-        self.book.close(now, DeadlineKind.tier)
-        self.s.holder, self.s.tier, self.s.status = unit_id, tier, Status.dispatched
+        self.hold(unit_id, tier, Status.dispatched)
         if reply_limit is None and self.book.find(DeadlineKind.reply) is None:
             # Back from 重办 or the supervisor: the unit gets a fresh reply limit of its own.
             reply_limit = p.rating.reopen_limit
@@ -139,7 +151,8 @@ class CaseContext:
         plans = await self.plan(*((now, limit) for _, limit in wants))
         reply = self.book.find(DeadlineKind.reply)
         for (kind, _), planned in zip(wants, plans, strict=True):
-            if kind is DeadlineKind.tier and reply is not None and planned.due_at > reply.due_at:
+            # Rule set 1 capped a slice at the reply limit, even one already past: a unit charged on arrival.
+            if kind is DeadlineKind.tier and reply is not None and not self.charged and planned.due_at > reply.due_at:
                 planned = Plan(
                     due_at=reply.due_at, urge_at=min(planned.urge_at, reply.urge_at), notice_at=reply.notice_at
                 )
@@ -150,6 +163,17 @@ class CaseContext:
         else:
             # The intake's own dispatch event (already recorded) carries this unit's notice.
             self.s.pending_notices.extend((len(self.s.events), n) for n in line.notices)
+
+    def hold(self, unit_id: str, tier: Tier, status: Status) -> None:
+        """The case is now at `unit_id`; the whole-case 办结 limit goes with it (rule set 2)."""
+        now = workflow.now()
+        # An unsigned arrival that the case leaves is not a sign met; a tier left in time is.
+        self.book.close(now, DeadlineKind.sign, cancel=True)
+        self.book.close(now, DeadlineKind.tier)
+        self.s.holder, self.s.tier, self.s.status = unit_id, tier, status
+        reply = self.book.find(DeadlineKind.reply)
+        if self.charged and reply is not None:
+            reply.unit_id = unit_id
 
     async def close(self, outcome: Outcome, actor: Actor, text: str) -> None:
         now = workflow.now()
@@ -198,12 +222,20 @@ class CaseContext:
         )
         await workflow.execute_local_activity(
             "record",
-            RecordInput(case_id=s.case_id, intake=s.intake, row=row, events=new, notices=notices),
+            RecordInput(
+                case_id=s.case_id,
+                intake=s.intake,
+                row=row,
+                events=new,
+                notices=notices,
+                reporter=self.sealed_reporter if s.projected_seq == 0 else None,
+            ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
         # Events a signal added while the activity ran stay for the next projection.
         s.projected_seq, s.pending_notices = upto, s.pending_notices[len(notices) :]
+        self.sealed_reporter = None
         workflow.upsert_search_attributes(
             [
                 search.CASE_STATUS.value_set(s.status.value),
@@ -275,6 +307,7 @@ class CaseContext:
                     due_at=d.due_at,
                     closed_at=d.closed_at,
                     met=d.met,
+                    missed_by=d.missed_by,
                 )
                 for d in s.deadlines
             ],

@@ -217,6 +217,30 @@ def reopen_cap_reached(c: CaseContext, cap: int, supervisor: str) -> Line:
     )
 
 
+def street_out_of_time(c: CaseContext, unit_id: str, supervisor: str) -> Line:
+    return Line(
+        f"{c.name(unit_id)}本级时限届满，未吹哨、未办结，转{c.name(supervisor)}督办改派",
+        (_to(SUPERVISOR, f"【待督办改派】{c.brief()}：{c.name(unit_id)}本级时限届满，请改派、延期或销号"),),
+    )
+
+
+def extended_by_supervisor(
+    c: CaseContext, unit_id: str, amount: Limit, reason: str, reply_due: datetime | None
+) -> Line:
+    until = f"，办结时限延至{c.local(reply_due)}" if reply_due else ""
+    return Line(
+        f"督办延期{amount}，退回{c.name(unit_id)}办理{until}：{reason}",
+        (_to(unit_id, f"【督办延期】{c.brief()}：再给{amount}{until}"),),
+    )
+
+
+def rating_reminder(c: CaseContext, due: datetime) -> Line:
+    return Line(
+        f"提醒群众评价（评价期限{c.local(due)}）",
+        (_resident(c, f"已办结，请及时评价（提醒：{c.local(due)}前未评价的，按未评价销号）"),),
+    )
+
+
 def closed(c: CaseContext, text: str) -> Line:
     return Line(text, (_resident(c, f"已办理完毕（{text}），感谢您的监督"),))
 

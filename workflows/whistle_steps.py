@@ -93,17 +93,19 @@ class WhistleContext:
 
 
 async def summon(w: WhistleContext) -> None:
-    now = workflow.now()
-    limits = w.inp.limits
-    plans = await plan(
-        [(now, limits.report), (now, limits.contact), (now, limits.finish)],
-        w.inp.calendar,
-        w.inp.supervision,
-        w.inp.workdays,
-    )
+    # The case plans the deadlines when it whistles (so its read model knows them); older whistles plan here.
+    start, plans = w.inp.planned_at, w.inp.planned
+    if start is None or plans is None:
+        start, limits = workflow.now(), w.inp.limits
+        plans = await plan(
+            [(start, limits.report), (start, limits.contact), (start, limits.finish)],
+            w.inp.calendar,
+            w.inp.supervision,
+            w.inp.workdays,
+        )
     for d in w.inp.departments:
         for kind, planned in zip(WHISTLE_DEADLINES, plans, strict=True):
-            w.book.add(kind, d, now, planned)
+            w.book.add(kind, d, start, planned)
     w.s.ready = True
 
 

@@ -13,11 +13,12 @@ from fastapi import APIRouter, Body, Header
 from pydantic import BaseModel, ConfigDict, create_model
 
 from api import metrics
-from api.deps import CurrentPrincipal, TemporalDep
+from api.deps import CurrentPrincipal, SessionDep, TemporalDep, readable
 from api.errors import ApiError
 from api.schemas import public_view
 from models import case as m
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
+from services import queries
 
 router = APIRouter(prefix="/cases", tags=["actions"])
 log = structlog.get_logger(__name__)
@@ -45,6 +46,8 @@ def make_endpoint(spec: ActionSpec[m.Action]) -> Callable[..., Any]:
         temporal = kw["temporal"]
         case_id: str = kw["case_id"]
         actor = principal.case_actor()
+        # Who may not read the case is told it does not exist, before anything is asked of the workflow.
+        readable(kw["session"], principal, case_id)
         key = kw.get("idempotency_key")
         try:
             body = kw["body"] or body_type()
@@ -57,7 +60,12 @@ def make_endpoint(spec: ActionSpec[m.Action]) -> Callable[..., Any]:
             spec.update, action, result_type=m.WhistleView if spec.whistle else m.CaseView
         )
         metrics.ACTIONS.labels(action=spec.name.value).inc()
-        return public_view(result) if isinstance(result, m.CaseView) else result
+        if not isinstance(result, m.CaseView):
+            return result
+        sees = queries.sees_reporter(
+            channel=result.channel, holder=result.holder, status=result.status, role=principal.role, actor=actor
+        )
+        return public_view(result, reporter=sees)
 
     params = [
         inspect.Parameter("case_id", inspect.Parameter.KEYWORD_ONLY, annotation=str),
@@ -70,6 +78,7 @@ def make_endpoint(spec: ActionSpec[m.Action]) -> Callable[..., Any]:
         ),
         inspect.Parameter("principal", inspect.Parameter.KEYWORD_ONLY, annotation=CurrentPrincipal),
         inspect.Parameter("temporal", inspect.Parameter.KEYWORD_ONLY, annotation=TemporalDep),
+        inspect.Parameter("session", inspect.Parameter.KEYWORD_ONLY, annotation=SessionDep),
         inspect.Parameter(
             "idempotency_key",
             inspect.Parameter.KEYWORD_ONLY,

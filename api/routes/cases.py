@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
 from api import metrics
-from api.deps import CurrentPrincipal, PartsDep, Principal, SessionDep, TemporalDep
+from api.deps import CurrentPrincipal, PartsDep, SessionDep, SupervisorDep, TemporalDep, readable
 from api.errors import ApiError, not_found
 from api.schemas import (
     CaseCreate,
@@ -22,28 +22,18 @@ from api.schemas import (
     DeadlinePreview,
     DeadlinePublic,
     PreviewDeadline,
-    Queue,
-    QueueItem,
     ReporterPublic,
     Timeline,
     Timestamp,
     public_view,
 )
 from config import settings
-from models.case import (
-    DEADLINE_LABEL,
-    CaseEvent,
-    DeadlineKind,
-    DeadlineRef,
-    EventKind,
-    Intake,
-    ReporterRef,
-    Role,
-    Status,
-)
+from models.case import DEADLINE_LABEL, DeadlineKind, Intake, ReporterRef, Role, Status
 from models.policy import Limit, Tier, Urgency
-from models.tables import CaseRow, EventRow, ReporterRow, RevealAudit
+from models.reads import Queue, RevealsPublic, WhistleRecord
+from models.tables import CaseRow, ReporterRow
 from policy.snapshot import calendar_for
+from services import queries
 from services.intake import IntakeError, case_handle, check_intake, open_case
 from workflows.case import CaseWorkflow
 
@@ -52,41 +42,10 @@ queue_router = APIRouter(tags=["cases"])
 
 CLOCK_SKEW = timedelta(minutes=5)
 OLDEST_REPORT = timedelta(days=30)
-TODO = {
-    Status.dispatched: "签收",
-    Status.handling: "办理",
-    Status.suspended: "挂账中（可恢复办理）",
-    Status.supervisor: "督办处置",
-}
 
 
 def ui_url(case_id: str) -> str:
     return f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{case_id}"
-
-
-def case_row(session: SessionDep, case_id: str) -> CaseRow:
-    row = session.get(CaseRow, case_id)
-    if row is None:
-        raise not_found()
-    return row
-
-
-def may_read(principal: Principal, row: CaseRow, session: SessionDep) -> None:
-    """Supervisors read all; a channel its own cases; a unit the cases that are or were at it."""
-    actor = principal.actor
-    if principal.is_supervisor or principal.role == "admin":
-        return
-    if actor is not None and actor.role is Role.channel and row.channel == actor.id:
-        return
-    if actor is not None and actor.role is Role.unit:
-        if actor.unit_id in (row.holder, row.awaiting):
-            return
-        touched = session.exec(
-            select(EventRow.id).where(EventRow.case_id == row.case_id, EventRow.unit_id == actor.unit_id).limit(1)
-        ).first()
-        if touched is not None:
-            return
-    raise ApiError(403, "WrongActor", "无权查看该诉求")
 
 
 @router.post(
@@ -181,30 +140,20 @@ def list_cases(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasesPublic:
     actor = principal.actor
-    where: list[Any] = []
-    if actor is not None and actor.role is Role.channel:
-        where.append(CaseRow.channel == actor.id)
-    elif actor is not None and actor.role is Role.unit:
+    own_channel = actor.id if actor is not None and actor.role is Role.channel else None
+    if actor is not None and actor.role is Role.unit:
         if unit not in (None, actor.unit_id):
             raise ApiError(403, "WrongActor", "单位只能查看本单位的诉求")
         unit = actor.unit_id
-    for column, value in (
-        (CaseRow.status, status),
-        (CaseRow.holder, unit),
-        (CaseRow.tier, tier),
-        (CaseRow.category, category),
-        (CaseRow.overdue, overdue),
-    ):
-        if value is not None:
-            where.append(column == value)
-    if reported_from is not None:
-        where.append(col(CaseRow.reported_at) >= reported_from)
-    if reported_to is not None:
-        where.append(col(CaseRow.reported_at) < reported_to)
-    count = session.exec(select(func.count()).select_from(CaseRow).where(*where)).one()
-    rows = session.exec(
-        select(CaseRow).where(*where).order_by(col(CaseRow.reported_at).desc()).offset(offset).limit(limit)
-    ).all()
+    rows, count = queries.list_cases(
+        session,
+        channel=own_channel,
+        filters={"status": status, "holder": unit, "tier": tier, "category": category, "overdue": overdue},
+        reported_from=reported_from,
+        reported_to=reported_to,
+        offset=offset,
+        limit=limit,
+    )
     return CasesPublic(data=[CaseSummary.model_validate(r, from_attributes=True) for r in rows], count=count)
 
 
@@ -212,9 +161,12 @@ def list_cases(
 async def read_case(
     case_id: str, principal: CurrentPrincipal, session: SessionDep, temporal: TemporalDep
 ) -> CaseDetail:
-    may_read(principal, case_row(session, case_id), session)
+    row = readable(session, principal, case_id)
     handle = case_handle(temporal, case_id)
-    view = public_view(await handle.query(CaseWorkflow.view))
+    sees = queries.sees_reporter(
+        channel=row.channel, holder=row.holder, status=row.status, role=principal.role, actor=principal.actor
+    )
+    view = public_view(await handle.query(CaseWorkflow.view), reporter=sees)
     return CaseDetail(case=view, deadlines=[DeadlinePublic.of(d) for d in view.deadlines], ui_url=ui_url(case_id))
 
 
@@ -222,26 +174,8 @@ async def read_case(
     "/{case_id}/timeline", response_model=Timeline, summary="办理时间线（谁、哪个单位、做了什么、时限是否按时）"
 )
 def read_timeline(case_id: str, principal: CurrentPrincipal, session: SessionDep) -> Timeline:
-    may_read(principal, case_row(session, case_id), session)
-    rows = session.exec(select(EventRow).where(EventRow.case_id == case_id).order_by(col(EventRow.seq))).all()
-    events = [
-        CaseEvent(
-            seq=r.seq,
-            at=r.at,
-            kind=EventKind(r.kind),
-            actor=r.actor,
-            unit_id=r.unit_id,
-            tier=Tier(r.tier) if r.tier else None,
-            text=r.text,
-            data=r.data,
-            deadline=DeadlineRef(
-                kind=DeadlineKind(r.deadline_kind), unit_id=r.unit_id or "", due_at=r.deadline_due, met=r.deadline_met
-            )
-            if r.deadline_kind and r.deadline_due
-            else None,
-        )
-        for r in rows
-    ]
+    readable(session, principal, case_id)
+    events = queries.timeline(session, case_id=case_id)
     return Timeline(case_id=case_id, data=events, count=len(events), ui_url=ui_url(case_id))
 
 
@@ -249,11 +183,17 @@ def read_timeline(case_id: str, principal: CurrentPrincipal, session: SessionDep
 def reveal_reporter(
     case_id: str, principal: CurrentPrincipal, session: SessionDep, parts: PartsDep, request: Request
 ) -> ReporterPublic:
-    row = case_row(session, case_id)
+    row = readable(session, principal, case_id)
     actor = principal.actor
-    handling = actor is not None and actor.role is Role.unit and actor.unit_id == row.holder
-    if not (handling or principal.is_supervisor):
-        raise ApiError(403, "WrongActor", "只有当前承办单位和督办人员可以查看诉求人联系方式")
+    if actor is None or not queries.may_reveal(row=row, role=principal.role, actor=actor):
+        closed = row.status == Status.closed
+        raise ApiError(
+            403,
+            "WrongActor",
+            "诉求已销号：只有督办人员可以查看诉求人联系方式"
+            if closed
+            else "只有当前承办单位和督办人员可以查看诉求人联系方式",
+        )
     reporter = session.get(ReporterRow, row.reporter_ref) if row.reporter_ref else None
     if reporter is None:
         raise ApiError(404, "Anonymous", "诉求人匿名反映，无联系方式")
@@ -262,92 +202,46 @@ def reveal_reporter(
     revealed = parts.vault.reveal(reporter.ref)
     if revealed is None:
         raise not_found("诉求人信息")
-    assert actor is not None
-    session.add(
-        RevealAudit(
-            case_id=case_id,
-            reporter_ref=reporter.ref,
-            actor=actor.label(),
-            unit_id=actor.unit_id,
-            at=datetime.now(UTC),
-            request_id=request.headers.get("x-request-id"),
-        )
+    queries.record_reveal(
+        session,
+        case_id=case_id,
+        reporter_ref=reporter.ref,
+        actor=actor,
+        request_id=request.headers.get("x-request-id"),
     )
-    session.commit()
     return ReporterPublic(case_id=case_id, name=revealed[0], phone=revealed[1])
 
 
-@queue_router.get("/queue", response_model=Queue, summary="本单位待办：待签收、待办理、待审批、待报到，含剩余时间")
+@router.get(
+    "/{case_id}/whistles/{n}",
+    response_model=WhistleRecord,
+    summary="吹哨：召集了谁、谁何时报到是否按时、谁已撤离、评价",
+)
+def read_whistle(
+    case_id: str, n: int, principal: CurrentPrincipal, session: SessionDep, parts: PartsDep
+) -> WhistleRecord:
+    readable(session, principal, case_id)
+    record = queries.whistle(session, case_id=case_id, n=n, directory=parts.policy.directory)
+    if record is None:
+        raise not_found("吹哨")
+    return record
+
+
+@router.get("/{case_id}/reveals", response_model=RevealsPublic, summary="诉求人联系方式查看记录（督办）")
+def read_reveals(case_id: str, principal: SupervisorDep, session: SessionDep) -> RevealsPublic:
+    readable(session, principal, case_id)
+    rows = queries.reveals(session, case_id=case_id)
+    return RevealsPublic(data=rows, count=len(rows))
+
+
+@queue_router.get(
+    "/queue", response_model=Queue, summary="本单位待办：待签收、待办理、待审批、待报到，含截止时间和剩余时间"
+)
 def my_queue(principal: CurrentPrincipal, session: SessionDep) -> Queue:
     actor = principal.actor
     if actor is None or actor.role is not Role.unit or actor.unit_id is None:
         raise ApiError(403, "WrongActor", "只有单位账号有待办队列")
-    unit = actor.unit_id
-    now = datetime.now(UTC)
-    items: list[QueueItem] = []
-
-    def left(due: datetime | None) -> int | None:
-        return int((_aware(due) - now).total_seconds()) if due else None
-
-    held = session.exec(select(CaseRow).where(CaseRow.holder == unit, CaseRow.status != Status.closed)).all()
-    for r in held:
-        todo = TODO.get(Status(r.status))
-        if todo:
-            items.append(
-                QueueItem(
-                    case_id=r.case_id,
-                    title=r.title,
-                    status=r.status,
-                    todo=todo,
-                    due_at=r.next_deadline,
-                    seconds_left=left(r.next_deadline),
-                )
-            )
-    for r in session.exec(select(CaseRow).where(CaseRow.awaiting == unit)).all():
-        items.append(
-            QueueItem(
-                case_id=r.case_id, title=r.title, status=r.status, todo="审批退单/延期", due_at=None, seconds_left=None
-            )
-        )
-    items.extend(_whistles_to_report(session, unit))
-    items.sort(key=lambda i: (i.seconds_left is None, i.seconds_left or 0))
-    return Queue(unit_id=unit, data=items, count=len(items))
-
-
-def _whistles_to_report(session: SessionDep, unit: str) -> list[QueueItem]:
-    """Whistles that summoned the unit and are not over: 报到 if it has not reported, else 协同办理."""
-    summons = session.exec(select(EventRow).where(EventRow.kind == EventKind.whistle.value)).all()
-    out = []
-    for s in summons:
-        if unit not in s.data.get("departments", "").split(","):
-            continue
-        n = s.data.get("n", "")
-        later = session.exec(select(EventRow).where(EventRow.case_id == s.case_id, col(EventRow.seq) > s.seq)).all()
-        mine = [e for e in later if e.data.get("whistle") == n]
-        if any(e.kind == EventKind.whistle_closed.value for e in mine):
-            continue
-        reported = any(e.kind == EventKind.report.value and e.unit_id == unit for e in mine)
-        released = any(e.kind == EventKind.release.value and e.unit_id == unit for e in mine)
-        if released:
-            continue
-        row = session.get(CaseRow, s.case_id)
-        out.append(
-            QueueItem(
-                case_id=s.case_id,
-                title=row.title if row else "",
-                status="whistled",
-                todo="协同办理（事不完、人不撤）" if reported else "报到",
-                due_at=None,
-                seconds_left=None,
-                whistle=int(n) if n.isdigit() else None,
-            )
-        )
-    return out
-
-
-def _aware(at: datetime) -> datetime:
-    # SQLite hands datetimes back naive; they were stored in UTC.
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+    return queries.queue(session, unit_id=actor.unit_id, now=datetime.now(UTC))
 
 
 @queue_router.get(

@@ -39,7 +39,10 @@ async def test_full_life_through_the_api(stack: Stack) -> None:
     assert again.status_code == 200 and again.json()["case_id"] == case_id and again.json()["created"] is False
 
     c = f"/cases/{case_id}"
-    assert (await post(stack, "grid-a1-2", f"{c}/sign")).status_code == 403
+    # A unit with nothing to do with the case is told it does not exist, as for a case that does not.
+    stranger = await post(stack, "grid-a1-2", f"{c}/sign")
+    missing = await post(stack, "grid-a1-2", "/cases/case:hotline12345:nothing-here/sign")
+    assert stranger.status_code == missing.status_code == 404 and stranger.json() == missing.json()
     assert (await post(stack, "grid-a1-1", f"{c}/sign")).json()["status"] == "handling"
     assert (await post(stack, "grid-a1-1", f"{c}/escalate", {"reason": "需社区协调执法"})).json()["holder"] == "comm-a1"
     await post(stack, "comm-a1", f"{c}/sign")
@@ -58,7 +61,7 @@ async def test_full_life_through_the_api(stack: Stack) -> None:
         if r.status_code != 409 or r.json()["code"] != "NotReady":
             break
     assert r.status_code == 200, r.text
-    assert (await post(stack, "dept-housing", f"{w}/report")).status_code == 403
+    assert (await post(stack, "dept-housing", f"{w}/report")).status_code == 404
     await post(stack, "dept-enforcement", f"{w}/contact", {"note": "已到场"})
     await post(stack, "street-a", f"{w}/release", {"department": "dept-enforcement", "note": "已拆除"})
     r = await post(
@@ -70,7 +73,7 @@ async def test_full_life_through_the_api(stack: Stack) -> None:
     assert r.status_code == 200, r.text
     r = await post(stack, "street-a", f"{c}/reply", {"result": "违建已拆除"})
     assert r.status_code == 200, r.text
-    assert (await post(stack, "app", f"{c}/rate", {"level": "satisfied", "solved": True})).status_code == 403
+    assert (await post(stack, "app", f"{c}/rate", {"level": "satisfied", "solved": True})).status_code == 404
     r = await post(stack, CHANNEL, f"{c}/rate", {"level": "satisfied", "solved": True})
     assert r.json()["status"] == "closed"
 
@@ -89,8 +92,9 @@ async def test_wrong_actor_and_bad_body_change_nothing(stack: Stack) -> None:
 
     assert (await stack.api.post(f"{c}/sign", json={})).status_code == 401
     assert (await stack.api.post(f"{c}/sign", json={}, headers={"Authorization": "Bearer nope"})).status_code == 401
-    r = await post(stack, "comm-a1", f"{c}/sign")
+    r = await post(stack, CHANNEL, f"{c}/sign")
     assert r.status_code == 403 and r.json()["code"] == "WrongActor" and "承办单位" in r.json()["message"]
+    assert (await post(stack, "comm-a1", f"{c}/sign")).status_code == 404  # not its case (yet)
     r = await post(stack, "grid-a1-1", f"{c}/return", {"reason": ""})
     assert r.status_code == 422 and "reason" in str(r.json()["fields"])
     r = await post(stack, "grid-a1-1", f"{c}/return", {"reason": "不属本网格", "extra": 1})
@@ -118,22 +122,30 @@ async def test_intake_validation_names_the_field(stack: Stack) -> None:
 
 
 async def test_reporter_is_shown_to_the_handler_only_and_audited(stack: Stack) -> None:
-    from sqlmodel import Session, create_engine, select
-
-    from models.tables import RevealAudit
-
     r = await post(stack, CHANNEL, "/cases", new_case(category="street_vending"))
     case_id = r.json()["case_id"]
     c = f"/cases/{case_id}"
     detail = (await stack.api.get(c, headers=key("grid-a1-1"))).json()
     assert detail["case"]["reporter"]["masked_phone"] == "139****5678" and detail["case"]["reporter"]["ref"] is None
-    assert (await stack.api.get(f"{c}/reporter", headers=key("comm-a1"))).status_code == 403
+    assert (await stack.api.get(f"{c}/reporter", headers=key("comm-a1"))).status_code == 404
     shown = await stack.api.get(f"{c}/reporter", headers=key("grid-a1-1"))
     assert shown.json() == {"case_id": case_id, "name": "张三", "phone": PHONE}
-    engine = create_engine(stack.settings.database_url)
-    with Session(engine) as s:
-        audit = s.exec(select(RevealAudit).where(RevealAudit.case_id == case_id)).all()
-    assert [a.unit_id for a in audit] == ["grid-a1-1"]
+
+    # Passed on, the grid still reads the case, without the reporter's contact.
+    await post(stack, "grid-a1-1", f"{c}/escalate", {"reason": "需社区协调"})
+    detail = (await stack.api.get(c, headers=key("grid-a1-1"))).json()
+    assert detail["case"]["holder"] == "comm-a1" and detail["case"]["reporter"]["masked_phone"] is None
+    assert (await stack.api.get(f"{c}/reporter", headers=key("grid-a1-1"))).status_code == 403
+    # Struck off, only a supervisor may still reveal the reporter (audited).
+    await post(stack, CHANNEL, f"{c}/withdraw", {"reason": "已自行解决"})
+    assert (await stack.api.get(f"{c}/reporter", headers=key("comm-a1"))).status_code == 403
+    assert (await stack.api.get(f"{c}/reporter", headers=key("supervisor-12345"))).status_code == 200
+    audit = (await stack.api.get(f"{c}/reveals", headers=key("supervisor-12345"))).json()
+    assert [(a["unit_id"], a["actor"]) for a in audit["data"]] == [
+        ("grid-a1-1", "grid-a1-1/grid-a1-1"),
+        ("supervisor-12345", "supervisor-12345/supervisor-12345"),
+    ]
+    assert (await stack.api.get(f"{c}/reveals", headers=key("grid-a1-1"))).status_code == 403
 
     secret = await post(
         stack, CHANNEL, "/cases", new_case(reporter={"name": "李四", "phone": PHONE, "confidential": True})
@@ -156,8 +168,8 @@ async def test_queue_lists_and_reads_respect_roles(stack: Stack) -> None:
     mine = (await stack.api.get("/cases", headers=key("grid-b1-1"))).json()
     assert case_id in [c["case_id"] for c in mine["data"]]
     assert (await stack.api.get("/cases?unit=grid-a1-1", headers=key("grid-b1-1"))).status_code == 403
-    assert (await stack.api.get(f"/cases/{case_id}", headers=key("grid-a1-1"))).status_code == 403
-    assert (await stack.api.get(f"/cases/{case_id}", headers=key("app"))).status_code == 403
+    assert (await stack.api.get(f"/cases/{case_id}", headers=key("grid-a1-1"))).status_code == 404
+    assert (await stack.api.get(f"/cases/{case_id}", headers=key("app"))).status_code == 404
     naive = await stack.api.get("/cases?reported_from=2025-01-01T00:00:00", headers=key("supervisor-12345"))
     assert naive.status_code == 422 and "reported_from" in naive.text
     everything = (await stack.api.get("/cases?status=dispatched&limit=1", headers=key("supervisor-12345"))).json()

@@ -81,7 +81,7 @@ async def test_form_post_reads_back_and_closes_through_the_engine(stack: Stack) 
     assert r.status_code == 201, r.text
     [created] = r.json()
     case_id = created["service_request_id"]
-    assert case_id.startswith("case-open311-")
+    assert case_id.startswith("case:open311:")
     assert created["service_notice"].startswith("已受理") and created["account_id"] is None
 
     seen = [r.text]

@@ -120,6 +120,8 @@ COUNTS = (
     "summoned",
     "reported",
     "reported_in_time",
+    "reply_events",
+    "rating_events",
 )
 RATES = (
     "response_rate",
@@ -131,29 +133,32 @@ RATES = (
     "whistle_rate",
     "report_rate",
 )
-ZERO = dict.fromkeys(COUNTS, 0) | dict.fromkeys(RATES) | {"ratings_by_level": {}, "overdue_by_kind": {}}
+ZERO = dict.fromkeys(COUNTS, 0) | dict.fromkeys(RATES) | {"ratings_by_level": {}, "misses_by_kind": {}}
 
 EXPECTED: dict[str, dict[str, Any]] = {
-    # 5 arrivals (cases 1, 3, 4 and case 2 twice), 4 signs in time; 3 replies in time; ratings 满意/非常不满意/基本满意.
+    # 5 arrivals (cases 1, 3, 4 and case 2 twice), 4 signs in time. Replied to cases 1 and 2 (case 2 twice, both in
+    # time); each counts once, by its final rating: 满意 (case 1) and 基本满意 (case 2; its 非常不满意 was superseded).
     GRID: ZERO
     | {
         "dispatched": 5,
         "signed": 4,
         "signed_in_time": 4,
-        "replied": 3,
-        "replied_on_time": 3,
-        "rated": 3,
+        "replied": 2,
+        "replied_on_time": 2,
+        "rated": 2,
         "solved": 2,
         "satisfied": 2,
-        "ratings_by_level": {"satisfied": 1, "basically_satisfied": 1, "very_unsatisfied": 1},
+        "ratings_by_level": {"satisfied": 1, "basically_satisfied": 1},
         "reopened": 1,
         "escalated": 1,
+        "reply_events": 3,
+        "rating_events": 3,
         "response_rate": 4 / 5,
-        "resolution_rate": 2 / 3,
-        "satisfaction_rate": 2 / 3,
-        "satisfaction_score": (80 + 0 + 60) / 3,
+        "resolution_rate": 1.0,
+        "satisfaction_rate": 1.0,
+        "satisfaction_score": (80 + 60) / 2,
         "on_time_rate": 1.0,
-        "reopen_rate": 1 / 3,
+        "reopen_rate": 1 / 2,
         "whistle_rate": None,  # grids cannot whistle
     },
     "comm-b2": ZERO
@@ -177,6 +182,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "satisfied": 1,
         "ratings_by_level": {"satisfied": 1},
         "whistled": 1,
+        "reply_events": 1,
+        "rating_events": 1,
         "response_rate": 1.0,
         "resolution_rate": 1.0,
         "satisfaction_rate": 1.0,
@@ -196,7 +203,7 @@ WHISTLER_RATINGS = {
 
 def check(row: dict[str, Any], unit: str) -> None:
     want = EXPECTED[unit]
-    for name in (*COUNTS, "ratings_by_level", "overdue_by_kind"):
+    for name in (*COUNTS, "ratings_by_level", "misses_by_kind"):
         assert row[name] == want[name], f"{unit}.{name}: {row[name]} != {want[name]}"
     for name in RATES:
         if want[name] is None:
@@ -240,7 +247,7 @@ async def test_unit_figures_for_a_scripted_period(stack: Stack) -> None:
     ranked = r.json()["data"]
     assert [(u["rank"], u["unit_id"]) for u in ranked] == [(1, "street-b"), (2, GRID)]
     assert ranked[0]["value"] == pytest.approx(80.0) and ranked[0]["basis"] == 1 and ranked[0]["rated"] == 1
-    assert ranked[1]["value"] == pytest.approx(140 / 3) and ranked[1]["basis"] == 3 and ranked[1]["rated"] == 3
+    assert ranked[1]["value"] == pytest.approx(70.0) and ranked[1]["basis"] == 2 and ranked[1]["rated"] == 2
 
     # 响应率: grid-b2-1 0.8, comm-b2 and street-b 1.0 — a tie that the street wins on its rated case.
     r = await stack.api.get("/stats/ranking", params={**period, "metric": "response_rate"}, headers=boss)
@@ -345,8 +352,31 @@ def add(
     )
 
 
-def test_service_counts_rates_ties_and_window(session: Session) -> None:
+def closed_case(
+    s: Session, case: str, grid: str, minutes: int, replied_by: str, outcome: str, rating: str | None = None
+) -> None:
+    s.add(
+        CaseRow(
+            case_id=case,
+            channel="app",
+            channel_ticket_id=case,
+            category="x",
+            title=case,
+            grid_id=grid,
+            status="closed",
+            reported_at=T0,
+            replied_by=replied_by,
+            rating=rating,
+            solved=rating is not None,
+            outcome=outcome,
+            closed_at=T0 + timedelta(minutes=minutes),
+        )
+    )
+
+
+def test_service_counts_cases_once_rates_ties_and_window(session: Session) -> None:
     s = session
+    # Case a: late sign, late reply, 不满意 → 重办 → signed and replied in time, 满意: one case, its final rating.
     add(s, "a", 0, EventKind.dispatch, "grid-x")
     add(s, "a", 1, EventKind.sign, "grid-x", met=False)
     add(s, "a", 2, EventKind.overdue, "grid-x", deadline="sign")
@@ -354,10 +384,18 @@ def test_service_counts_rates_ties_and_window(session: Session) -> None:
     add(s, "a", 4, EventKind.overdue, "grid-x", deadline="reply")
     add(s, "a", 5, EventKind.rate, "grid-x", level="unsatisfied", solved="false")
     add(s, "a", 6, EventKind.reopen, "grid-x")
+    add(s, "a", 7, EventKind.dispatch, "grid-x")
+    add(s, "a", 8, EventKind.sign, "grid-x", met=True)
+    add(s, "a", 9, EventKind.reply, "grid-x", met=True)
+    add(s, "a", 10, EventKind.rate, "grid-x", level="satisfied", solved="true")
+    closed_case(s, "a", "grid-x", 10, "grid-x", "rated", "satisfied")
+    # Case b: the resident never rates: 未评价, outside the 满意率, nobody's miss.
     add(s, "b", 0, EventKind.dispatch, "grid-y")
     add(s, "b", 1, EventKind.sign, "grid-y", met=True)
     add(s, "b", 2, EventKind.reply, "grid-y", met=True)
-    add(s, "b", 3, EventKind.rate, None, level="unrated")  # 未评价 names no unit: the case row's replier counts
+    add(s, "b", 3, EventKind.rate, "grid-y", level="unrated")
+    closed_case(s, "b", "grid-y", 3, "grid-y", "unrated")
+    # Case c: the street whistles a department that reports late.
     add(s, "c", 0, EventKind.dispatch, "street-x")
     add(s, "c", 1, EventKind.sign, "street-x", met=True)
     add(s, "c", 2, EventKind.whistle, "street-x", n="1", departments="dept-x")
@@ -366,20 +404,10 @@ def test_service_counts_rates_ties_and_window(session: Session) -> None:
     add(s, "c", 5, EventKind.rate_departments, "street-x", whistle="1", **{"dept-x": "2/1/3"})  # type: ignore[arg-type]
     add(s, "c", 6, EventKind.reply, "street-x", met=True)
     add(s, "c", 7, EventKind.rate, "street-x", level="very_satisfied", solved="true")
-    add(s, "d", 120, EventKind.dispatch, "grid-x")  # outside the window below
-    s.add(
-        CaseRow(
-            case_id="b",
-            channel="app",
-            channel_ticket_id="b",
-            category="x",
-            title="b",
-            grid_id="grid-y",
-            status="closed",
-            reported_at=T0,
-            replied_by="grid-y",
-        )
-    )
+    closed_case(s, "c", "street-x", 7, "street-x", "rated", "very_satisfied")
+    # Outside the window below: an arrival, and a case closed later.
+    add(s, "d", 120, EventKind.dispatch, "grid-x")
+    closed_case(s, "e", "grid-x", 200, "grid-x", "rated", "very_unsatisfied")
     s.commit()
 
     beijing = timezone(timedelta(hours=8))  # any zone: the service compares in UTC
@@ -389,27 +417,28 @@ def test_service_counts_rates_ties_and_window(session: Session) -> None:
     }
     assert set(rows) == {"street-x", "grid-x", "grid-y", "dept-x"}
     gx, gy, st, dx = rows["grid-x"], rows["grid-y"], rows["street-x"], rows["dept-x"]
-    assert (gx.dispatched, gx.signed, gx.signed_in_time, gx.response_rate) == (1, 1, 0, 0.0)
-    assert (gx.replied, gx.replied_on_time, gx.on_time_rate, gx.reopen_rate) == (1, 0, 0.0, 1.0)
-    assert (gx.rated, gx.satisfaction_rate, gx.satisfaction_score, gx.resolution_rate) == (1, 0.0, 20.0, 0.0)
-    assert (gx.overdue_count, gx.overdue_by_kind, gx.whistle_rate) == (2, {"reply": 1, "sign": 1}, None)
-    assert (gy.rated, gy.unrated, gy.satisfaction_score, gy.resolution_rate) == (0, 1, None, None)
+    assert (gx.dispatched, gx.signed, gx.signed_in_time, gx.response_rate) == (2, 2, 1, 0.5)
+    assert (gx.replied, gx.replied_on_time, gx.on_time_rate) == (1, 0, 0.0), "one case, one of its replies late"
+    assert (gx.reopened, gx.reopen_rate, gx.reply_events, gx.rating_events) == (1, 1.0, 2, 2)
+    assert (gx.rated, gx.satisfaction_rate, gx.satisfaction_score, gx.resolution_rate) == (1, 1.0, 80.0, 1.0)
+    assert (gx.overdue_count, gx.misses_by_kind, gx.whistle_rate) == (1, {"reply": 1, "sign": 1}, None)
+    assert (gy.rated, gy.unrated, gy.satisfaction_score, gy.resolution_rate, gy.overdue_count) == (0, 1, None, None, 0)
     assert (st.whistled, st.signed, st.whistle_rate, st.satisfaction_score) == (1, 1, 1.0, 100.0)
     assert (dx.summoned, dx.reported, dx.reported_in_time, dx.report_rate, dx.overdue_count) == (1, 1, 0, 0.0, 1)
     assert dx.whistler_rating is not None and (dx.whistler_rating.speed, dx.whistler_rating.result) == (2.0, 3.0)
     assert dx.response_rate is None and dx.on_time_rate is None  # no data is null, never 0
 
-    # 响应率: grid-y 1.0 and street-x 1.0 tie; street-x has the rated case. grid-x 0.0 still ranks (it has data).
+    # 响应率: grid-y 1.0 and street-x 1.0 tie; street-x has the rated case. grid-x 0.5 still ranks.
     ranked = stats.ranking(rows.values(), stats.Metric.response_rate)
     assert [(u.rank, u.unit_id, u.value, u.basis) for u in ranked] == [
         (1, "street-x", 1.0, 1),
         (2, "grid-y", 1.0, 1),
-        (3, "grid-x", 0.0, 1),
+        (3, "grid-x", 0.5, 2),
     ]
     assert [u.unit_id for u in stats.ranking(rows.values(), stats.Metric.satisfaction_score)] == ["street-x", "grid-x"]
 
     everything = stats.unit_stats(s, DIRECTORY, unit_id="grid-x")
-    assert [r.dispatched for r in everything] == [2]
+    assert [(r.dispatched, r.rated, r.satisfaction_score) for r in everything] == [(3, 2, 40.0)]
     assert stats.unit_stats(s, DIRECTORY, tier=Tier.department)[0].unit_id == "dept-x"
     assert stats.unit_stats(s, DIRECTORY, unit_id="nowhere") == []
     with pytest.raises(stats.StatsError) as err:

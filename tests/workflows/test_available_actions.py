@@ -6,7 +6,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from models.actions import ActionName as N
-from models.case import EscalateAction, ReportAction, SignAction
+from models.case import Actor, EscalateAction, ReportAction, SignAction
 from models.policy import WhistleKind
 from tests.helpers import channel, ready, start_case, supervisor, unit, whistled_at_street
 from workflows.case import CaseWorkflow
@@ -17,7 +17,7 @@ async def test_each_actor_is_offered_what_its_validators_accept(client: Client, 
     h = await start_case(client, ticket)
     await ready(h)
 
-    async def offered(actor: object) -> list[N]:
+    async def offered(actor: Actor) -> list[N]:
         return await h.query(CaseWorkflow.available_actions, actor)
 
     grid = unit("grid-a1-1")

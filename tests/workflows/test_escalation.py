@@ -13,7 +13,7 @@ from tests.helpers import kinds, ready, search_attributes, start_case, timeline,
 from workflows.case import CaseWorkflow
 
 
-async def test_nobody_acts_case_climbs_every_tier_on_time(
+async def test_nobody_acts_case_climbs_every_tier_on_time_then_goes_to_the_supervisor(
     env: WorkflowEnvironment, client: Client, ticket: str
 ) -> None:
     # street_vending: a general case with no limit of its own: grid 1, community 2, street 2 of 7 working days.
@@ -29,7 +29,9 @@ async def test_nobody_acts_case_climbs_every_tier_on_time(
         # Escalated when the slice ran out, to the second, and recorded as that tier's miss.
         assert e.deadline is not None and e.deadline.kind is DeadlineKind.tier and e.deadline.met is False
         assert timedelta(0) <= e.at - e.deadline.due_at < timedelta(seconds=1)
-    assert view.holder == "street-a" and view.status is Status.dispatched and view.overdue
+    # The street's slice ran out too: the case waits in the supervisor's queue (待督办改派).
+    assert view.holder == "supervisor-12345" and view.status is Status.to_redispatch and view.overdue
+    assert [e.unit_id for e in events if e.kind is EventKind.to_supervisor] == ["supervisor-12345"]
 
     overdue = {(e.deadline.kind, e.unit_id) for e in events if e.kind is EventKind.overdue and e.deadline}
     assert {
@@ -37,16 +39,17 @@ async def test_nobody_acts_case_climbs_every_tier_on_time(
         (DeadlineKind.tier, "grid-a1-1"),
         (DeadlineKind.tier, "street-a"),
     } <= overdue
-    assert (DeadlineKind.reply, "grid-a1-1") in overdue
+    # The whole-case 办结 limit ran out while the supervisor held the case, and is charged there, not to the grid.
+    assert (DeadlineKind.reply, "supervisor-12345") in overdue and (DeadlineKind.reply, "grid-a1-1") not in overdue
     assert EventKind.supervise in kinds(events)
     assert EventKind.public_notice in kinds(events), "still overdue 5 working days after 督办 → 通报"
     urges = [e for e in events if e.kind is EventKind.urge]
     assert urges and all(e.deadline and e.at < e.deadline.due_at for e in urges)
 
     attrs = await search_attributes(h)
-    assert attrs[search.CASE_STATUS.name] == "dispatched"
-    assert attrs[search.CASE_UNIT.name] == "street-a"
-    assert attrs[search.CASE_TIER.name] == "street"
+    assert attrs[search.CASE_STATUS.name] == "to_redispatch"
+    assert attrs[search.CASE_UNIT.name] == "supervisor-12345"
+    assert attrs[search.CASE_TIER.name] == "district"
     assert attrs[search.CASE_OVERDUE.name] is True
     assert attrs[search.CASE_CATEGORY.name] == "street_vending"
     assert attrs[search.CASE_URGENCY.name] == "general"

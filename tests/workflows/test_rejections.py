@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
 
 from models.case import (
     Actor,
     CloseAction,
+    DeadlineKind,
     EscalateAction,
+    ExtensionDecision,
+    ExtensionRequest,
+    MergeAction,
     RateAction,
     RedispatchAction,
+    RejectAction,
     ReplyAction,
+    ResumeAction,
     ReturnAction,
     ReturnDecision,
     Role,
     SignAction,
+    SuspendAction,
     WhistleAction,
+    WithdrawAction,
 )
-from models.policy import WhistleKind
-from tests.helpers import channel, ready, start_case, supervisor, unit
+from models.policy import Limit, LimitUnit, WhistleKind
+from tests.helpers import channel, ready, server_now, start_case, supervisor, unit, whistled_at_street
 from workflows.case import CaseWorkflow
 
 
@@ -125,3 +135,55 @@ async def test_malformed_payload_is_refused_before_the_workflow(client: Client, 
     assert "reason" in str(err.value)
     with pytest.raises(ValidationError):
         RateAction(actor=channel(), level="great", solved=True)  # type: ignore[arg-type]
+
+
+async def refused(h: WorkflowHandle[CaseWorkflow, Any], update: Any, action: Any, code: str, words: str) -> None:
+    before = await snapshot(h)
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await h.execute_update(update, action)
+    cause: Any = err.value.cause
+    assert (cause.type, words in cause.message) == (code, True), cause.message
+    assert await snapshot(h) == before, f"{update} changed the case"
+
+
+async def test_side_paths_refuse_the_wrong_actor_state_and_timing(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    grid, comm, boss = unit("grid-a1-1"), unit("comm-a1"), supervisor()
+    h = await start_case(client, ticket, category="exposed_rubbish")
+    await ready(h)
+    app = channel("app")
+    await refused(h, CaseWorkflow.withdraw, WithdrawAction(actor=app, reason="代他人撤回"), "WrongActor", "渠道")
+    merge_self = MergeAction(actor=boss, into_case_id=h.id, reason="合并")
+    await refused(h, CaseWorkflow.merge, merge_self.model_copy(update={"actor": grid}), "WrongActor", "督办")
+    await refused(h, CaseWorkflow.merge, merge_self, "InvalidInput", "自身")
+    await refused(h, CaseWorkflow.suspend, SuspendAction(actor=comm, reason="越级挂账"), "WrongActor", "承办单位")
+    await refused(h, CaseWorkflow.resume, ResumeAction(actor=grid, reason="未挂账"), "WrongState", "不能恢复办理")
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=grid))
+    await refused(h, CaseWorkflow.reject_case, RejectAction(actor=boss, reason="已在办理"), "WrongState", "不予受理")
+
+    amount = Limit(amount=1, unit=LimitUnit.working_hours)
+    ask = ExtensionRequest(actor=grid, amount=amount, reason="需协调")
+    await h.execute_update(CaseWorkflow.request_extension, ask)
+    await refused(h, CaseWorkflow.request_extension, ask, "AlreadyPending", "待审批")
+    wrong = ExtensionDecision(actor=unit("street-a"), approve=True, reason="越级审批")
+    await refused(h, CaseWorkflow.decide_extension, wrong, "WrongActor", "多福巷社区")
+    no = ExtensionDecision(actor=comm, approve=False, reason="不予延期")
+    await h.execute_update(CaseWorkflow.decide_extension, no)
+
+    # Past the whole-case limit (4 working hours), an extension can no longer be asked for.
+    view = await h.query(CaseWorkflow.view)
+    reply = next(d for d in view.deadlines if d.kind is DeadlineKind.reply and d.closed_at is None)
+    await env.sleep(reply.due_at - await server_now(client) + timedelta(seconds=1))
+    assert (await h.query(CaseWorkflow.view)).holder == "grid-a1-1"
+    await refused(h, CaseWorkflow.request_extension, ask, "TooLate", "时限已过")
+
+
+async def test_a_whistle_in_progress_holds_suspend_and_reply_back(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    h, _ = await whistled_at_street(env, client, ticket, WhistleKind.ordinary, ["dept-enforcement"])
+    street = unit("street-a")
+    await refused(h, CaseWorkflow.suspend, SuspendAction(actor=street, reason="吹哨中挂账"), "WhistleActive", "挂账")
+    await refused(h, CaseWorkflow.reply, ReplyAction(actor=street, result="吹哨中办结"), "WhistleActive", "事不完")
+    await refused(h, CaseWorkflow.escalate, EscalateAction(actor=street, reason="上报"), "WhistleActive", "上报")

@@ -1,65 +1,106 @@
-"""Recorded histories replay with the current code; a changed workflow is caught by the same check."""
+"""Recorded histories replay with the current code; a changed workflow is caught by the same check.
+
+The files in tests/histories/, by prefix: `case_`/`whistle_` were recorded by the current code (rule set 2 of
+who is charged, behind the `case-rules-charged` marker); `rules1_` before rule set 2; `open_activity_` before
+受理 took the policy snapshot; `calendar_activity_` before cases carried their calendar; `changed_` by a
+deliberately changed workflow, which the current code must refuse.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
+from temporalio.workflow import _Definition
 
-from models.case import CaseInput, ClosureRecord
 from workflows.case import CaseWorkflow
+from workflows.case_context import RULES_CHARGED_PATCH
 from workflows.whistle import WhistleWorkflow
 
-HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
+HERE = Path(__file__).parent.parent / "histories"
+HISTORIES = sorted(p for p in HERE.glob("*.json") if not p.stem.startswith("changed_"))
+CHANGED = sorted(HERE.glob("changed_*.json"))
 
 
 def load(path: Path) -> WorkflowHistory:
     return WorkflowHistory.from_json(path.stem, path.read_text())
 
 
+def events(path: Path, kind: str) -> list[dict[str, object]]:
+    return [e for e in json.loads(path.read_text())["events"] if e["eventType"] == f"EVENT_TYPE_{kind}"]
+
+
+def patches(path: Path) -> set[str]:
+    """The `workflow.patched` ids a history recorded."""
+    found = set()
+    for e in events(path, "MARKER_RECORDED"):
+        attrs: dict[str, Any] = e["markerRecordedEventAttributes"]  # type: ignore[assignment]
+        if attrs["markerName"] == "core_patch":
+            [payload] = attrs["details"]["patch-data"]["payloads"]
+            found.add(json.loads(base64.b64decode(payload["data"]))["id"])
+    return found
+
+
+def replayer() -> Replayer:
+    return Replayer(workflows=[CaseWorkflow, WhistleWorkflow], data_converter=pydantic_data_converter)
+
+
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
-    replayer = Replayer(workflows=[CaseWorkflow, WhistleWorkflow], data_converter=pydantic_data_converter)
-    result = await replayer.replay_workflow(load(path), raise_on_replay_failure=False)
+    result = await replayer().replay_workflow(load(path), raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
+
+
+@pytest.mark.parametrize("path", CHANGED, ids=[p.stem for p in CHANGED])
+async def test_the_history_of_a_changed_workflow_fails_replay(path: Path) -> None:
+    result = await replayer().replay_workflow(load(path), raise_on_replay_failure=False)
+    assert result.replay_failure is not None
 
 
 def test_histories_are_there() -> None:
     from tests.helpers import local_activities_in  # not at the top: the sandbox re-imports this module
 
+    names = {p.stem for p in HISTORIES}
     stories = {"case_reopened_then_rated", "case_auto_escalated", "case_whistled", "whistle_late_report"}
     # Cases opened before cases carried their calendar still plan through the calendar activity.
-    assert {p.stem for p in HISTORIES} >= stories | {f"calendar_activity_{s}" for s in stories}
-    # 合并 tells its target since that was added (behind a patch marker): both sides, recorded after it.
-    assert {p.stem for p in HISTORIES} >= {"case_merged", "case_merged_into"}
+    assert names >= stories | {f"calendar_activity_{s}" for s in stories}
+    # Rule set 1 (before 2026-12) and the current rules, both sides of a merge in each.
+    merged = {"case_merged", "case_merged_into"}
+    assert names >= stories | merged | {f"rules1_{s}" for s in stories | merged}
     # Cases started without the 受理 snapshot take it through the open_case activity.
-    case_stories = stories - {"whistle_late_report"} | {"case_merged", "case_merged_into"}
-    assert {p.stem for p in HISTORIES} >= {f"open_activity_{s}" for s in case_stories}
+    case_stories = stories - {"whistle_late_report"} | merged
+    assert names >= {f"open_activity_{s}" for s in case_stories}
+    assert CHANGED, "a history the current code must refuse"
     for path in HISTORIES:
         activities = local_activities_in(load(path))
         planned_by_activity = "plan_deadlines" in activities
         assert planned_by_activity is path.stem.startswith("calendar_activity_"), path.stem
-        if path.stem.startswith("case_"):
+        if path.stem.startswith(("case_", "rules1_case_")):
             assert "open_case" not in activities and "record" in activities, path.stem
         elif "whistle_" not in path.stem:
             assert "open_case" in activities, path.stem
+        # A continued run carries its rule set in its state, not a marker.
+        marked = RULES_CHARGED_PATCH in patches(path) or path.stem.startswith("case_continued_last")
+        assert marked is path.stem.startswith("case_"), path.stem
 
 
-@workflow.defn(name="Case")
-class CaseThatSkipsDispatch:
-    """A 'Case' that forgot its intake activities: replaying real histories against it must fail."""
-
-    @workflow.run
-    async def run(self, inp: CaseInput) -> ClosureRecord:
-        await workflow.wait_condition(lambda: False)
-        raise AssertionError("unreachable")
-
-
-async def test_a_changed_workflow_fails_replay() -> None:
-    replayer = Replayer(workflows=[CaseThatSkipsDispatch], data_converter=pydantic_data_converter)
-    result = await replayer.replay_workflow(load(HISTORIES[0]), raise_on_replay_failure=False)
-    assert result.replay_failure is not None
+def test_every_update_and_signal_has_an_accepted_instance() -> None:
+    updates = {u for w in (CaseWorkflow, WhistleWorkflow) for u in _Definition.must_from_class(w).updates}
+    signals = {s for w in (CaseWorkflow, WhistleWorkflow) for s in _Definition.must_from_class(w).signals}
+    seen_updates: set[str] = set()
+    seen_signals: set[str] = set()
+    for path in HISTORIES:
+        for e in events(path, "WORKFLOW_EXECUTION_UPDATE_ACCEPTED"):
+            seen_updates.add(e["workflowExecutionUpdateAcceptedEventAttributes"]["acceptedRequest"]["input"]["name"])  # type: ignore[index]
+        for e in events(path, "WORKFLOW_EXECUTION_SIGNALED"):
+            seen_signals.add(e["workflowExecutionSignaledEventAttributes"]["signalName"])  # type: ignore[index]
+    assert updates <= seen_updates, updates - seen_updates
+    assert signals <= seen_signals, signals - seen_signals
+    continued = events(HERE / "case_continued_first_run.json", "WORKFLOW_EXECUTION_CONTINUED_AS_NEW")
+    assert continued, "one run continued as new carrying its state"

@@ -13,6 +13,7 @@ from workflows.case_steps.reject import REJECT
 from workflows.case_steps.reply import REPLY
 from workflows.case_steps.returns import DECIDE_RETURN, REDISPATCH, RETURN
 from workflows.case_steps.sign import SIGN
+from workflows.case_steps.supervisor_queue import EXTEND
 from workflows.case_steps.suspend import RESUME, SUSPEND
 from workflows.case_steps.whistle import WHISTLE
 from workflows.case_steps.withdraw import WITHDRAW
@@ -35,5 +36,6 @@ STEPS: dict[ActionName, Step] = {  # type: ignore[type-arg]
     ActionName.reject: REJECT,
     ActionName.urge: URGE,
     ActionName.supervise: SUPERVISE,
+    ActionName.extend: EXTEND,
     ActionName.close: CLOSE,
 }

@@ -1,5 +1,9 @@
 """The timer points of a case's deadlines: 催办 before a limit, 超期 and 督办 when it is missed, 通报 when the
-unit is still overdue after that, and what a missed limit sets in motion (自动上报, 未评价销号)."""
+unit is still overdue after that, and what a missed limit sets in motion (自动上报, 待督办改派, 未评价销号).
+
+Every point goes to the unit the deadline names when it fires; the whole-case 办结 limit names whoever holds the
+case (rule set 2), so its 催办, 督办 and 通报 reach the unit that has it then.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from models.case import SYSTEM, Deadline, DeadlineKind, EventKind, Status
 from policy.routing import next_tier
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
-from workflows.case_steps import rating
+from workflows.case_steps import rating, supervisor_queue
 from workflows.deadlines import Point, ref
 
 
@@ -20,15 +24,27 @@ async def fire_due(c: CaseContext) -> None:
         d = item.deadline
         if not d.open:  # an earlier point in this batch closed it
             continue
-        if item.point is Point.urge:
+        if d.kind is DeadlineKind.rating and c.charged:
+            await _rating_window(c, d, item.point)
+        elif item.point is Point.urge:
             c.event(EventKind.urge, SYSTEM, d.unit_id, say.urged(c, d), deadline=ref(d))
         elif item.point is Point.miss:
+            d.missed_by = d.unit_id
             c.event(EventKind.overdue, SYSTEM, d.unit_id, say.overdue(c, d), deadline=ref(d))
             c.event(EventKind.supervise, SYSTEM, d.unit_id, say.supervised_overdue(c, d))
             await _missed(c, d)
         else:
             c.event(EventKind.public_notice, SYSTEM, d.unit_id, say.publicly_noticed(c, d), deadline=ref(d))
     await c.project()
+
+
+async def _rating_window(c: CaseContext, d: Deadline, point: Point) -> None:
+    """The resident's window: a reminder through the channel before it ends; no unit is urged or charged."""
+    if point is Point.urge:
+        c.event(EventKind.remind, SYSTEM, None, say.rating_reminder(c, d.due_at))
+    elif point is Point.miss:
+        d.missed = False  # nobody missed it: the case closes as 未评价
+        await rating.window_passed(c)
 
 
 async def _missed(c: CaseContext, d: Deadline) -> None:
@@ -44,5 +60,7 @@ async def _missed(c: CaseContext, d: Deadline) -> None:
                 deadline=ref(d),
             )
             await c.assign(above.id, above.tier)
+        elif supervisor_queue.goes_to_supervisor(c, d.unit_id):
+            supervisor_queue.to_supervisor(c, d.unit_id)
     elif d.kind is DeadlineKind.rating:
         await rating.window_passed(c)

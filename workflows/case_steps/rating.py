@@ -29,13 +29,17 @@ async def _rate(c: CaseContext, a: RateAction) -> None:
         await c.close(Outcome.rated, a.actor, say.rated_closure(a.level))
         return
     rules = c.policy.rating
-    c.s.reopen_count += 1
     replied_by = c.s.replied_by or c.holder
-    if c.s.reopen_count > rules.reopen_cap:
+    # Rule set 1 counted the 不满意 past the cap as a reopen too; rule set 2 counts the reopens that happened.
+    past_cap = c.s.reopen_count >= rules.reopen_cap if c.charged else c.s.reopen_count + 1 > rules.reopen_cap
+    if past_cap:
         supervisor = c.policy.directory.supervisor.id
-        c.s.holder, c.s.tier, c.s.status = supervisor, Tier.district, Status.supervisor
+        if not c.charged:
+            c.s.reopen_count += 1
+        c.hold(supervisor, Tier.district, Status.supervisor)
         c.event(EventKind.to_supervisor, SYSTEM, supervisor, say.reopen_cap_reached(c, rules.reopen_cap, supervisor))
         return
+    c.s.reopen_count += 1
     c.event(
         EventKind.reopen,
         SYSTEM,

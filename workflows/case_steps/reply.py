@@ -25,7 +25,8 @@ async def _apply(c: CaseContext, a: ReplyAction) -> None:
     reply = next((d for d in closed if d.kind is DeadlineKind.reply), None)
     c.s.status, c.s.replied_by, c.s.reply = Status.replied, holder, a.result
     (rating_plan,) = await c.plan((now, c.policy.rating.window))
-    c.book.add(DeadlineKind.rating, holder, now, rating_plan)
+    # The window is the resident's (rule set 2); rule set 1 counted it as the replying unit's.
+    c.book.add(DeadlineKind.rating, say.REPORTER if c.charged else holder, now, rating_plan)
     c.event(
         EventKind.reply,
         a.actor,

@@ -14,6 +14,8 @@ from workflows.case_steps.base import Step, known_unit, no_whistle
 from workflows.common import reject
 from workflows.whistle import WhistleWorkflow
 
+WHISTLE_DUES = ("report", "contact", "finish")
+
 
 def _guard(c: CaseContext, actor: Actor) -> None:
     if c.s.tier not in (Tier.community, Tier.street):
@@ -35,6 +37,8 @@ async def _apply(c: CaseContext, a: WhistleAction) -> None:
     holder = c.holder
     n = len(c.s.whistles) + 1
     wf_id = f"{c.s.case_id}/whistle/{n}"
+    now, limits = workflow.now(), p.whistle[a.kind]
+    plans = await c.plan((now, limits.report), (now, limits.contact), (now, limits.finish)) if c.charged else None
     await workflow.start_child_workflow(
         WhistleWorkflow.run,
         WhistleInput(
@@ -44,10 +48,12 @@ async def _apply(c: CaseContext, a: WhistleAction) -> None:
             whistler=holder,
             departments=a.departments,
             names={u: c.name(u) for u in (holder, *a.departments)},
-            limits=p.whistle[a.kind],
+            limits=limits,
             calendar=p.calendar,
             supervision=p.supervision,
             workdays=p.workdays,
+            planned=plans,
+            planned_at=now if plans else None,
         ),
         id=wf_id,
         parent_close_policy=workflow.ParentClosePolicy.ABANDON,
@@ -58,7 +64,12 @@ async def _apply(c: CaseContext, a: WhistleAction) -> None:
         a.actor,
         holder,
         say.whistled(c, a.kind, a.departments, a.reason),
-        data={"n": str(n), "kind": a.kind.value, "departments": ",".join(a.departments)},
+        data={
+            "n": str(n),
+            "kind": a.kind.value,
+            "departments": ",".join(a.departments),
+            **({f"{k}_due": d.due_at.isoformat() for k, d in zip(WHISTLE_DUES, plans, strict=True)} if plans else {}),
+        },
     )
 
 

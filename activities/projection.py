@@ -1,0 +1,141 @@
+"""The read model's writes for a case's new events, in the record activity's one transaction.
+
+Every statement is idempotent per case id + event seq (insert-or-ignore, or an update to the same values), so
+a retried activity writes nothing twice; statements are built once and executed with parameters.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, update
+from sqlalchemy.engine import Connection, Engine
+
+from activities.upsert import insert_or_ignore, upsert_unless_older
+from activities.vault import vault_row
+from models.case import CaseEvent, EventKind
+from models.io import CaseRowData, RecordInput
+from models.tables import CaseRow, CaseUnitRow, EventRow, ReporterRow, WhistleDepartmentRow
+
+WHISTLE_DUES = ("report", "contact", "finish")
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+def _listed(value: str | None) -> list[str]:
+    return [v for v in (value or "").split(",") if v]
+
+
+class Projection:
+    def __init__(self, engine: Engine) -> None:
+        # An older projection retried after a newer one must not roll the row back.
+        self._case = upsert_unless_older(engine, _table(CaseRow), "case_id", "last_seq", list(CaseRowData.model_fields))
+        self._events = insert_or_ignore(engine, _table(EventRow), ("case_id", "seq"))
+        self._reporter = insert_or_ignore(engine, _table(ReporterRow), ("ref",))
+        self._units = insert_or_ignore(engine, _table(CaseUnitRow), ("case_id", "unit_id"))
+        wd = _table(WhistleDepartmentRow)
+        self._summons = insert_or_ignore(engine, wd, ("case_id", "n", "unit_id"))
+        one = (wd.c.case_id == bindparam("b_case")) & (wd.c.n == bindparam("b_n"))
+        dept = one & (wd.c.unit_id == bindparam("b_unit"))
+        self._whistle_steps: dict[EventKind, Any] = {
+            EventKind.report: update(wd)
+            .where(dept)
+            .values(reported_at=bindparam("b_at"), report_in_time=bindparam("b_met")),
+            EventKind.contact: update(wd).where(dept).values(contacted_at=bindparam("b_at")),
+            EventKind.release: update(wd).where(dept).values(released_at=bindparam("b_at")),
+            EventKind.whistle_closed: update(wd).where(one).values(closed=True),
+        }
+        self._rating = update(wd).where(dept).values(rating=bindparam("b_rating"))
+
+    def write(self, conn: Connection, inp: RecordInput) -> None:
+        intake = inp.intake
+        conn.execute(
+            self._case,
+            {
+                "case_id": inp.case_id,
+                "channel": intake.channel,
+                "channel_ticket_id": intake.channel_ticket_id,
+                "category": intake.category,
+                "title": intake.title,
+                "grid_id": intake.location.grid_id,
+                "reporter_ref": intake.reporter.ref,
+                "reported_at": intake.reported_at,
+                "last_seq": max((e.seq for e in inp.events), default=0),
+                **inp.row.model_dump(),
+            },
+        )
+        if inp.reporter is not None:
+            conn.execute(self._reporter, vault_row(inp.case_id, inp.reporter))
+        if not inp.events:
+            return
+        conn.execute(self._events, [_event_row(inp.case_id, e) for e in inp.events])
+        units = sorted({u for e in inp.events for u in _units_of(e)})
+        if units:
+            conn.execute(self._units, [{"case_id": inp.case_id, "unit_id": u} for u in units])
+        for e in inp.events:
+            self._whistle(conn, inp.case_id, e)
+
+    def _whistle(self, conn: Connection, case_id: str, e: CaseEvent) -> None:
+        """吹哨 and what its departments do, as the whistle told the case."""
+        if e.kind is EventKind.whistle:
+            dues: dict[str, datetime | None] = {
+                f"{k}_due": datetime.fromisoformat(e.data[f"{k}_due"]) if f"{k}_due" in e.data else None
+                for k in WHISTLE_DUES
+            }
+            rows = [
+                {
+                    "case_id": case_id,
+                    "n": int(e.data["n"]),
+                    "unit_id": d,
+                    "kind": e.data.get("kind", ""),
+                    "whistler": e.unit_id or "",
+                    "summoned_at": e.at,
+                    **dues,
+                }
+                for d in _listed(e.data.get("departments"))
+            ]
+            if rows:
+                conn.execute(self._summons, rows)
+            return
+        n = e.data.get("whistle")
+        if n is None or not n.isdigit():
+            return
+        key = {"b_case": case_id, "b_n": int(n), "b_unit": e.unit_id}
+        if e.kind in self._whistle_steps:
+            met = e.deadline.met if e.deadline else None
+            conn.execute(self._whistle_steps[e.kind], {**key, "b_at": e.at, "b_met": met})
+        elif e.kind is EventKind.rate_departments:
+            ratings = [{**key, "b_unit": d, "b_rating": v} for d, v in e.data.items() if d != "whistle"]
+            if ratings:
+                conn.execute(self._rating, ratings)
+
+
+def _units_of(e: CaseEvent) -> list[str]:
+    """The units an event involves: its own, and the assisting or summoned units it names."""
+    units = [e.unit_id] if e.unit_id else []
+    if e.kind is EventKind.dispatch:
+        units += _listed(e.data.get("assisting"))
+    elif e.kind is EventKind.whistle:
+        units += _listed(e.data.get("departments"))
+    return units
+
+
+def _event_row(case_id: str, e: CaseEvent) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "seq": e.seq,
+        "at": e.at,
+        "kind": e.kind.value,
+        "actor": e.actor,
+        "unit_id": e.unit_id,
+        "tier": e.tier.value if e.tier else None,
+        "text": e.text,
+        "data": e.data,
+        "deadline_kind": e.deadline.kind.value if e.deadline else None,
+        "deadline_due": e.deadline.due_at if e.deadline else None,
+        "deadline_met": e.deadline.met if e.deadline else None,
+    }

@@ -1,0 +1,61 @@
+"""What the read model answers (`services/queries.py`): a unit's to-do list, a whistle as the record has it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class QueueItem(BaseModel):
+    case_id: str
+    title: str
+    status: str
+    todo: str = Field(description="what the unit must do: 签收, 办理, 审核退单, 审批延期, 报到 ...")
+    due_at: datetime | None = Field(description="by when (the deadline the item waits on)")
+    seconds_left: int | None = Field(description="until due_at; negative once overdue")
+    whistle: int | None = None
+
+
+class Queue(BaseModel):
+    unit_id: str
+    data: list[QueueItem]
+    count: int
+
+
+class SummonedDepartment(BaseModel):
+    unit_id: str
+    name: str
+    report_due: datetime | None
+    reported_at: datetime | None
+    report_in_time: bool | None = Field(description="None: not reported yet")
+    contact_due: datetime | None
+    contacted_at: datetime | None
+    finish_due: datetime | None
+    released_at: datetime | None
+    rating: str | None = Field(description="the whistler's 速度/配合/效果, 1–5 each")
+
+
+class WhistleRecord(BaseModel):
+    case_id: str
+    n: int
+    kind: str
+    whistler: str
+    summoned_at: datetime
+    closed: bool = Field(description="every department released and rated")
+    departments: list[SummonedDepartment]
+
+
+class RevealRecord(BaseModel):
+    """One look at a reporter's name and phone: who, for which case, when."""
+
+    case_id: str
+    actor: str
+    unit_id: str | None
+    at: datetime
+    request_id: str | None
+
+
+class RevealsPublic(BaseModel):
+    data: list[RevealRecord]
+    count: int
