@@ -163,11 +163,12 @@ async def run(cases: int = 20_000, requests: int = 200) -> dict[str, Any]:
             base = f"http://127.0.0.1:{port}"
             await wait_for_http(f"{base}/units", proc, log, headers={"Authorization": "Bearer demo-hotline12345"})
             pages: dict[str, dict[str, Any]] = {}
-            async with httpx.AsyncClient(base_url=base, timeout=30) as grid, httpx.AsyncClient(
-                base_url=base, timeout=30
-            ) as dept, httpx.AsyncClient(base_url=base, timeout=30) as boss, httpx.AsyncClient(
-                base_url=base, timeout=30
-            ) as api:
+            async with (
+                httpx.AsyncClient(base_url=base, timeout=30) as grid,
+                httpx.AsyncClient(base_url=base, timeout=30) as dept,
+                httpx.AsyncClient(base_url=base, timeout=30) as boss,
+                httpx.AsyncClient(base_url=base, timeout=30) as api,
+            ):
                 for client, who in ((grid, GRID), (dept, DEPARTMENT), (boss, "supervisor-12345")):
                     await login(client, who)
                 pages["console inbox (grid)"] = await measure(grid, "/console/inbox", requests)

@@ -1,5 +1,5 @@
 """What the case page reads besides the API's own views: the case's facts, its whistles, the actions the
-workflow offers an actor, and the supervisors' records (notifications, reveals).
+workflow offers an actor, and the case's notifications.
 
 Each is one small function, so that a change of where a thing is kept is a change in one place.
 """
@@ -10,12 +10,16 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
-from models.case import Actor, CaseInput, CaseView, Intake, WhistleSummary, WhistleView
-from models.tables import NotificationRow, RevealAudit
+from models.case import Actor, CaseInput, CaseView, Intake, WhistleSummary
+from models.policy import Directory
+from models.reads import WhistleRecord
+from models.tables import NotificationRow
+from services import queries
 from services.intake import case_handle, whistle_handle
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
@@ -49,21 +53,21 @@ async def intake_of(client: Client, case_id: str) -> Intake | None:
 @dataclass(frozen=True)
 class WhistlePanel:
     summary: WhistleSummary
-    view: WhistleView | None
-    """None when the whistle cannot be read now (still starting, or Temporal busy)."""
+    record: WhistleRecord | None
+    """As the read model has it; None until the whistle's first record is written."""
     actions: list[str]
 
 
-async def whistles_of(client: Client, view: CaseView, actor: Actor | None) -> list[WhistlePanel]:
+async def whistles_of(
+    session: Session, client: Client, view: CaseView, actor: Actor | None, directory: Directory
+) -> list[WhistlePanel]:
+    """Each whistle of the case: who was summoned, reported (in time or not), was released and rated, and what
+    the actor may do on it now."""
     panels = []
     for w in view.whistles:
-        handle = whistle_handle(client, w.workflow_id)
-        try:
-            wv: WhistleView | None = await handle.query(WhistleWorkflow.view, rpc_timeout=QUERY_TIMEOUT)
-        except (WorkflowQueryFailedError, RPCError):
-            wv = None
+        record = await run_in_threadpool(queries.whistle, session, case_id=view.case_id, n=w.n, directory=directory)
         actions = await whistle_actions(client, w.workflow_id, actor) if actor and w.active else []
-        panels.append(WhistlePanel(summary=w, view=wv, actions=actions))
+        panels.append(WhistlePanel(summary=w, record=record, actions=actions))
     return panels
 
 
@@ -104,10 +108,3 @@ def notifications_for(session: Session, case_id: str) -> list[Notification]:
         .order_by(col(NotificationRow.seq), col(NotificationRow.idx))
     ).all()
     return [Notification(r.recipient, r.text, r.created_at, r.delivered_at) for r in rows]
-
-
-def reveals_for(session: Session, case_id: str) -> list[RevealAudit]:
-    """Every time the reporter's name and phone were shown for this case."""
-    return list(
-        session.exec(select(RevealAudit).where(RevealAudit.case_id == case_id).order_by(col(RevealAudit.at))).all()
-    )

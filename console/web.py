@@ -142,7 +142,11 @@ def entered(feedback: Any, key: str) -> Any:
     return lambda field: values.get(field, "")
 
 
-env.globals.update(unit_name=unit_name, entered=entered)
+def past(at: datetime | None) -> bool:
+    return at is not None and aware(at) < datetime.now(UTC)
+
+
+env.globals.update(unit_name=unit_name, entered=entered, past=past)
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:

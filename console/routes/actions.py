@@ -14,9 +14,8 @@ from pydantic import ValidationError
 from temporalio.client import RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from api.deps import PartsDep, SessionDep, TemporalDep
+from api.deps import PartsDep, SessionDep, TemporalDep, readable
 from api.errors import ApiError, busy, from_rpc, from_update
-from api.routes.cases import case_row, may_read
 from console import forms, web
 from console.routes.board import board_panel
 from console.routes.case import Feedback, not_found, render_case, whistle_key
@@ -73,8 +72,7 @@ async def _act(
     temporal: TemporalDep,
 ) -> Response:
     try:
-        row: CaseRow = await run_in_threadpool(case_row, session, case_id)
-        await run_in_threadpool(may_read, web.principal(user), row, session)
+        row: CaseRow = await run_in_threadpool(readable, session, web.principal(user), case_id)
     except ApiError as err:
         return not_found(request, err)
     if spec is None:

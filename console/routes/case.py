@@ -14,14 +14,15 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import PartsDep, SessionDep, TemporalDep
+from api.deps import PartsDep, SessionDep, TemporalDep, readable
 from api.errors import ApiError
-from api.routes.cases import case_row, may_read, read_case, read_timeline, reveal_reporter
+from api.routes.cases import read_case, read_timeline, reveal_reporter
 from console import records, web
 from console.accounts import User
 from console.web import PREFIX, CurrentUser
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS
 from models.case import Role, Status
+from services import queries
 
 router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)
 SUMMARY = {s.name.value: s.summary for s in (*CASE_ACTIONS, *WHISTLE_ACTIONS)}
@@ -55,6 +56,7 @@ async def case_context(
     """Everything the case page shows; raises the API's 404 for a case the user may not read."""
     who = web.principal(user)
     detail = await read_case(case_id, who, session, temporal)
+    row = await run_in_threadpool(readable, session, who, case_id)
     timeline = await run_in_threadpool(read_timeline, case_id, who, session)
     view = detail.case
     actor = user.actor
@@ -66,17 +68,16 @@ async def case_context(
         "events": timeline.data,
         "intake": await records.intake_of(temporal, case_id),
         "actions": actions,
-        "whistles": await records.whistles_of(temporal, view, actor),
+        "whistles": await records.whistles_of(session, temporal, view, actor, parts.policy.directory),
         "policy": parts.policy,
         "ui_url": detail.ui_url if supervisor else None,
-        "may_reveal": view.status is not Status.closed
-        and (supervisor or (user.role is Role.unit and user.unit_id == view.holder)),
+        "may_reveal": queries.may_reveal(row=row, role=who.role, actor=who.actor),
         "request_id": lambda action: request_id(user, case_id, view.last_seq, action),
     }
     context["offered"] = {*actions, *(whistle_key(w.summary.n, a) for w in context["whistles"] for a in w.actions)}
     if supervisor:
         context["notifications"] = await run_in_threadpool(records.notifications_for, session, case_id)
-        context["reveals"] = await run_in_threadpool(records.reveals_for, session, case_id)
+        context["reveals"] = await run_in_threadpool(queries.reveals, session, case_id=case_id)
     return context
 
 
@@ -151,13 +152,10 @@ async def case_part(
 @router.post("/{case_id}/reporter", response_class=HTMLResponse, dependencies=web.Protected)
 def reveal(request: Request, case_id: str, user: CurrentUser, session: SessionDep, parts: PartsDep) -> HTMLResponse:
     """诉求人联系方式, for the holder and supervisors only, written to the reveal audit by the API's own code."""
-    who = web.principal(user)
     try:
-        may_read(who, case_row(session, case_id), session)
+        shown = reveal_reporter(case_id, web.principal(user), session, parts, request)
     except ApiError as err:
-        return not_found(request, err)
-    try:
-        shown = reveal_reporter(case_id, who, session, parts, request)
-    except ApiError as err:
+        if err.status == 404 and err.code == "NotFound":
+            return not_found(request, err)
         return web.page(request, "_reporter.html", {"error": err.message}, status=err.status)
     return web.page(request, "_reporter.html", {"name": shown.name, "phone": shown.phone, "error": None})

@@ -7,10 +7,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import SessionDep
 from api.routes.cases import my_queue
-from api.schemas import QueueItem
 from console import web
 from console.web import PREFIX, CurrentUser
 from models.case import Role
+from models.reads import QueueItem
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 

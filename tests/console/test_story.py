@@ -170,13 +170,13 @@ async def supervisor_reads_the_figures(console: Console, case_id: str, first: st
     await expect(page.locator("[data-chart='stats-rates'] svg")).to_be_visible()
     await page.screenshot(path=console.shots / "console-stats.png", full_page=True)
 
-    exported = await page.request.get(await page.locator("#export-csv").get_attribute("href") or "")
+    exported = await page.request.get(console.base + (await page.locator("#export-csv").get_attribute("href") or ""))
     assert exported.ok
     rows = list(csv.reader(io.StringIO((await exported.text()).lstrip("\ufeff"))))
     header = rows[1]
     community = next(r for r in rows[2:] if r[0] == COMMUNITY)
     assert community[header.index("满意度得分")] == "80.0" and community[header.index("响应率")] == "1.0"
-    xlsx = await page.request.get(await page.locator("#export-xlsx").get_attribute("href") or "")
+    xlsx = await page.request.get(console.base + (await page.locator("#export-xlsx").get_attribute("href") or ""))
     sheet = load_workbook(io.BytesIO(await xlsx.body())).active
     assert sheet is not None
     values = {r[0]: r for r in sheet.iter_rows(min_row=3, values_only=True)}
