@@ -17,7 +17,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright, expect
 
 from api.main import create_app
 from config import Settings
@@ -81,6 +81,26 @@ def ensure_chromium() -> None:
     if subprocess.run(install, env=env, capture_output=True).returncode != 0:
         subprocess.run(["apt-get", "update"], env=env, capture_output=True, check=True)
         subprocess.run(install, env=env, capture_output=True, check=True)
+
+
+async def open_form(page: Page, action: str) -> Locator:
+    """The action's form, its box opened (a form that asks for something opens on a click)."""
+    form = page.locator(f"form[data-action='{action}']")
+    box = page.locator(f"details:has(> form[data-action='{action}'])")
+    if await box.count() and not await box.evaluate("details => details.open"):
+        await box.locator("summary").click()
+    return form
+
+
+async def act(page: Page, action: str, **fields: str) -> None:
+    """Fill one action form of the case page and send it; waits until the page shows it was done."""
+    form = await open_form(page, action)
+    for name, value in fields.items():
+        await form.locator(f"[name='{name}']").fill(value)
+    async with page.expect_response(lambda r: r.request.method == "POST" and "/act/" in r.url) as sent:
+        await form.locator("button[type=submit]").click()
+    assert (await sent.value).ok, await (await sent.value).text()
+    await expect(page.locator(".flash.ok")).to_be_visible()
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.async_api import expect
 
-from tests.console.conftest import GRID_SLICE_SECONDS, Console
+from tests.console.conftest import GRID_SLICE_SECONDS, Console, act, open_form
 
 
 def emergency(title: str) -> dict[str, Any]:
@@ -27,7 +27,6 @@ async def test_a_timer_fired_escalation_appears_on_the_open_board(console: Conso
     case_id = await console.submit_case(emergency("垃圾堆积"))
     row = page.locator(f"#due-soon tr[data-case='{case_id}']")
     await expect(row.locator("td.tier")).to_have_text("网格")
-    await page.screenshot(path=console.shots / "console-board.png", full_page=True)
     await page.evaluate("window.boardNeverReloaded = true")
 
     # No one acts: the grid's slice runs out, the workflow escalates the case itself, the board shows it.
@@ -36,6 +35,7 @@ async def test_a_timer_fired_escalation_appears_on_the_open_board(console: Conso
     await expect(row.locator("td.tier")).to_have_text("社区")
     await expect(row.locator("td.holder")).to_have_text("吉祥社区")
     assert await page.evaluate("window.boardNeverReloaded === true")
+    await page.screenshot(path=console.shots / "console-board.png", full_page=True)
     await console.close(page)
 
 
@@ -45,16 +45,14 @@ async def test_urge_and_redispatch_from_the_board(console: Console) -> None:
     row = page.locator(f"#due-soon tr[data-case='{case_id}']")
     await row.locator("button:has-text('处置')").click()
     panel = page.locator("#board-panel")
-    await expect(panel.locator("form[data-action='urge']")).to_be_visible()
+    await expect(panel.locator("form[data-action='urge']")).to_be_attached()
     await expect(panel.locator("form[data-action='sign']")).to_have_count(0)  # not the supervisor's to take
 
-    await panel.locator("form[data-action='urge'] textarea").fill("请立即清运")
-    await panel.locator("form[data-action='urge'] button[type=submit]").click()
+    await act(page, "urge", note="请立即清运")
     await expect(panel.locator(".flash.ok")).to_contain_text("催办")
-
-    await panel.locator("form[data-action='redispatch'] select[name='to_unit']").select_option("dept-sanitation")
-    await panel.locator("form[data-action='redispatch'] textarea").fill("垃圾清运属环卫职责")
-    await panel.locator("form[data-action='redispatch'] button[type=submit]").click()
+    form = await open_form(page, "redispatch")
+    await form.locator("select[name='to_unit']").select_option("dept-sanitation")
+    await act(page, "redispatch", reason="垃圾清运属环卫职责")
     await expect(panel.locator(".flash.ok")).to_contain_text("改派")
     await expect(row.locator("td.holder")).to_have_text("区环境卫生服务中心")
 

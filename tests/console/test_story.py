@@ -17,19 +17,10 @@ from openpyxl import load_workbook
 from playwright.async_api import Page, expect
 
 from console import web
-from tests.console.conftest import REPORT_SECONDS, Console
+from tests.console.conftest import REPORT_SECONDS, Console, act, open_form
 
 GRID, COMMUNITY = "grid-a1-1", "comm-a1"
 ON_TIME, LATE = "dept-enforcement", "dept-housing"
-
-
-async def act(page: Page, action: str, **fields: str) -> None:
-    """Fill one action form of the case page and send it; waits until the page shows it was done."""
-    form = page.locator(f"form[data-action='{action}']")
-    for name, value in fields.items():
-        await form.locator(f"[name='{name}']").fill(value)
-    await form.locator("button[type=submit]").click()
-    await expect(page.locator(".flash.ok")).to_be_visible()
 
 
 async def open_from_inbox(page: Page, section: str, case_id: str) -> None:
@@ -84,14 +75,14 @@ async def community_whistles(console: Console, case_id: str) -> Page:
     page = await console.login(COMMUNITY)
     await open_from_inbox(page, "sign", case_id)
     await act(page, "sign")
-    form = page.locator("form[data-action='whistle']")
+    form = await open_form(page, "whistle")
     await form.locator("select[name='kind']").select_option("ordinary")
     # Nothing chosen: refused on the form, in Chinese, and nothing happens to the case.
     await form.locator("[name='reason']").fill("违建需联合执法")
     await form.locator("button[type=submit]").click()
     await expect(page.locator("form[data-action='whistle'] .error")).to_contain_text("召集部门：至少选择1项")
     await expect(page.locator("#whistle-1")).to_have_count(0)
-    form = page.locator("form[data-action='whistle']")
+    form = page.locator("form[data-action='whistle']")  # still open, with what was typed
     await form.locator(f"input[value='{ON_TIME}']").check()
     await form.locator(f"input[value='{LATE}']").check()
     await form.locator("[name='reason']").fill("违建需联合执法")
@@ -115,11 +106,11 @@ async def department_reports(console: Console, dept: str, case_id: str, *, late:
 async def community_closes_the_whistle_and_replies(console: Console, page: Page) -> None:
     await page.reload()
     for dept in (ON_TIME, LATE):
-        form = page.locator("form[data-action='whistle-1-release']")
+        form = await open_form(page, "whistle-1-release")
         await form.locator("select[name='department']").select_option(dept)
         await act(page, "whistle-1-release", note="违建已拆除，部门任务完成")
-        await expect(page.locator(f"#whistle-1 tr[data-department='{dept}'] td").nth(3)).not_to_have_text("—")
-    form = page.locator("form[data-action='whistle-1-rate-departments']")
+        await expect(page.locator(f"#whistle-1 tr[data-department='{dept}'] td").nth(3)).not_to_contain_text("完成时限")
+    form = await open_form(page, "whistle-1-rate-departments")
     for dept, scores in ((ON_TIME, ("5", "4", "5")), (LATE, ("3", "3", "4"))):
         selects = form.locator(f"fieldset[data-department='{dept}'] select")
         for i, score in enumerate(scores):
