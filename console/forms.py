@@ -17,6 +17,7 @@ FIELD_LABEL = {
     "department": "部门",
     "kind": "哨别",
     "amount": "延期时长",
+    "unit": "单位",
     "approve": "审批意见",
     "level": "满意度",
     "solved": "是否解决",
@@ -89,9 +90,13 @@ def explain(err: ValidationError) -> str:
 
 
 def _line(e: Any) -> str:
-    names = [FIELD_LABEL.get(str(p), str(p)) for p in e["loc"] if not isinstance(p, int)]
+    names: list[str] = []
+    for part in e["loc"]:
+        label = FIELD_LABEL.get(str(part), str(part))
+        if not isinstance(part, int) and (not names or names[-1] != label):  # 延期时长·amount reads 延期时长
+            names.append(label)
     where = "·".join(names) or "输入"
-    ctx = e.get("ctx") or {}
+    ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in (e.get("ctx") or {}).items()}
     kind = e["type"]
     text = {
         "missing": "必填",

@@ -18,7 +18,12 @@ DUE_WITHIN = timedelta(hours=24)
 MISSES_WITHIN = timedelta(hours=24)
 SHOWN = 50
 # Cases whose deadlines run against a unit: not closed, not waiting for the resident's rating, not suspended.
-RUNNING = (Status.dispatched.value, Status.handling.value, Status.return_pending.value, Status.supervisor.value)
+RUNNING = tuple(
+    s.value
+    for s in (Status.dispatched, Status.handling, Status.return_pending, Status.supervisor, Status.to_redispatch)
+)
+WAITING = (Status.supervisor.value, Status.to_redispatch.value)
+"""Cases the supervisor must decide: past the reopen cap, or left by the street's slice for 改派/延期/销号."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ def board(session: Session, *, directory: Directory, now: datetime) -> Board:
 
     supervisor = directory.supervisor.id
     waiting = rows(
-        or_(col(CaseRow.status) == Status.supervisor.value, col(CaseRow.awaiting) == supervisor),
+        or_(col(CaseRow.status).in_(WAITING), col(CaseRow.awaiting) == supervisor),
         col(CaseRow.status) != Status.closed.value,
         order=col(CaseRow.reported_at),
     )

@@ -18,7 +18,7 @@ from models.case import Role
 
 router = APIRouter(prefix=f"{PREFIX}/board", include_in_schema=False)
 POLL_URL = f"{PREFIX}/board/part"
-BOARD_ACTIONS = ("urge", "supervise", "redispatch", "close", "decide-return", "decide-extension")
+BOARD_ACTIONS = ("urge", "supervise", "redispatch", "extend", "close", "decide-return", "decide-extension")
 
 
 def _context(session: SessionDep, parts: PartsDep) -> dict[str, object]:
