@@ -1,9 +1,10 @@
 """Console page render latency over a large read model, beside the API's own reads of the same data.
 
-A read model (SQLite, the embedded default) is filled with N cases as the engine projects them (cases and
-their timelines, whistles among them), and the API runs as `make run` starts it. Then, one request at a time
-from a logged-in browser's cookie or an API key: a grid's and a summoned department's inbox (and the API's
-`GET /queue` that it is built on), the supervisors' board and its 3-second refresh, and the API's case list.
+A read model (SQLite, the embedded default) is filled with N cases as the engine projects them (cases, their
+timelines, the units each involved, whistles and their summoned departments), and the API runs as `make run`
+starts it. Then, one request at a time from a logged-in browser's cookie or an API key: a grid's and a
+summoned department's inbox (and the API's `GET /queue` that it is built on), the supervisors' board and its
+3-second refresh, and the API's case list.
 Latency is client-side, on loopback, after a warm-up. No Temporal server is needed: none of these reads one.
 
     .venv/bin/python -m bench.console_pages --cases 20000 --requests 200
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import re
 import tempfile
@@ -28,7 +30,7 @@ from activities.db import engine_for
 from bench.common import percentile, report
 from bench.stack import api_server, wait_for_http
 from console.accounts import DEMO_PASSWORD
-from models.tables import CaseRow, EventRow
+from models.tables import CaseRow, CaseUnitRow, EventRow, WhistleDepartmentRow
 from policy import POLICY_DIR, load_policy
 from scripts.run import free_port
 
@@ -47,6 +49,8 @@ def fill(database_url: str, cases: int, seed: int = 7) -> dict[str, int]:
     now = datetime.now(UTC)
     case_rows: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
+    involved: set[tuple[str, str]] = set()
+    summons: list[dict[str, Any]] = []
     whistles = 0
 
     def event(case_id: str, seq: int, at: datetime, what: str, unit: str | None, **data: str) -> None:
@@ -89,16 +93,29 @@ def fill(database_url: str, cases: int, seed: int = 7) -> dict[str, int]:
             at = reported + timedelta(hours=2)
             whistler = rng.choice([community.id, street.id])
             event(case_id, nxt(), at, "whistle", whistler, n="1", kind="ordinary", departments=",".join(summoned))
-            for dept in summoned if not running else summoned[:1]:
+            reporting = summoned if not running else summoned[:1]
+            for dept in reporting:
                 event(case_id, nxt(), at + timedelta(minutes=30), "report", dept, whistle="1")
             if not running:
                 for dept in summoned:
                     event(case_id, nxt(), at + timedelta(hours=5), "release", dept, whistle="1")
                 event(case_id, nxt(), at + timedelta(hours=6), "whistle_closed", None, whistle="1")
+            involved.update((case_id, u) for u in (whistler, *summoned))
+            summons += [
+                {"case_id": case_id, "n": 1, "unit_id": dept, "kind": "ordinary", "whistler": whistler,
+                 "summoned_at": at, "report_due": at + timedelta(hours=1), "contact_due": at + timedelta(hours=24),
+                 "finish_due": at + timedelta(days=3),
+                 "reported_at": at + timedelta(minutes=30) if dept in reporting else None,
+                 "report_in_time": True if dept in reporting else None, "contacted_at": None,
+                 "released_at": None if running else at + timedelta(hours=5),
+                 "rating": None if running else "5/4/5", "closed": not running}
+                for dept in summoned
+            ]  # fmt: skip
         if not running:
             event(case_id, nxt(), reported + timedelta(days=1), "reply", holder)
             event(case_id, nxt(), reported + timedelta(days=2), "rate", holder, level="satisfied", solved="true")
             event(case_id, nxt(), reported + timedelta(days=2), "close", holder)
+        involved.update((case_id, u) for u in (grid.id, holder))
         case_rows.append(
             {"case_id": case_id, "channel": "hotline12345", "channel_ticket_id": f"b{i}", "category": "street_vending",
              "urgency": "general", "title": f"诉求{i}", "grid_id": grid.id, "reporter_ref": None, "status": status,
@@ -117,6 +134,10 @@ def fill(database_url: str, cases: int, seed: int = 7) -> dict[str, int]:
             conn.execute(insert(CaseRow), case_rows[start : start + 2000])  # type: ignore[arg-type]
         for start in range(0, len(events), 5000):
             conn.execute(insert(EventRow), events[start : start + 5000])  # type: ignore[arg-type]
+        units = [{"case_id": c, "unit_id": u} for c, u in sorted(involved)]
+        for start in range(0, len(units), 5000):
+            conn.execute(insert(CaseUnitRow), units[start : start + 5000])  # type: ignore[arg-type]
+        conn.execute(insert(WhistleDepartmentRow), summons)  # type: ignore[arg-type]
     return {"cases": len(case_rows), "events": len(events), "whistles": whistles}
 
 
@@ -186,7 +207,7 @@ async def run(cases: int = 20_000, requests: int = 200) -> dict[str, Any]:
                     api, "/cases?overdue=true&limit=50", requests, headers=key
                 )
     return {"params": {"cases": cases, "requests": requests}, "filled": filled, "fill_s": round(fill_s, 1),
-            "pages": pages, "target_p95_ms": TARGET_P95_MS}  # fmt: skip
+            "pages": pages, "target_p95_ms": TARGET_P95_MS, "load_average": os.getloadavg()}  # fmt: skip
 
 
 def summary(r: dict[str, Any]) -> str:
@@ -196,7 +217,9 @@ def summary(r: dict[str, Any]) -> str:
         "",
         f"{f['cases']:,} cases ({f['events']:,} timeline events, {f['whistles']:,} whistles) in the SQLite read "
         f"model; {r['params']['requests']} requests per page, one at a time, after a warm-up; the API as "
-        "`make run` starts it (one uvicorn process).",
+        "`make run` starts it (one uvicorn process). Load average at the end "
+        + "/".join(f"{x:.1f}" for x in r["load_average"])
+        + " (other work on the machine shows in the p95).",
         "",
         "| page | p50 (ms) | p95 (ms) | p99 (ms) | bytes |",
         "|---|---|---|---|---|",

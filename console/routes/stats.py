@@ -102,7 +102,7 @@ def chart_options(rows: list[UnitStats], ranked: list[RankedUnit], metric: Metri
     rates = {
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 0},
-        "grid": {"left": 40, "right": 10, "bottom": 90, "containLabel": True},
+        "grid": {"left": 10, "right": 10, "top": 50, "bottom": 10, "containLabel": True},
         "xAxis": {"type": "category", "data": [r.name for r in shown], "axisLabel": {"rotate": 40, "interval": 0}},
         "yAxis": {"type": "value", "max": 100, "axisLabel": {"formatter": "{value}%"}},
         "series": [
