@@ -24,10 +24,11 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from api.deps import Parts, PartsDep, Principal
+from api.routes.open311 import URGENCY_LABEL
 from console import accounts
 from console.accounts import User
 from models.case import DEADLINE_LABEL, EVENT_LABEL, RATING_LABEL, STATUS_LABEL, WHISTLE_KIND_LABEL, Role
-from models.policy import Tier, Urgency
+from models.policy import Tier
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "/console"
@@ -39,12 +40,6 @@ TIER_LABEL = {
     Tier.street: "街道",
     Tier.department: "部门",
     Tier.district: "区",
-}
-URGENCY_LABEL = {
-    Urgency.emergency: "紧急",
-    Urgency.time_sensitive: "急",
-    Urgency.general: "一般",
-    Urgency.complex: "疑难",
 }
 SECURITY_HEADERS = {
     # Scripts only from the app itself (no inline script, no eval); ECharts and htmx set inline styles.

@@ -42,7 +42,7 @@ CHROMIUM_ARGS = [
 ]
 REPORT_SECONDS = 30
 """报到 limit of a 工作推进哨 in this policy."""
-GRID_SLICE_SECONDS = 15
+GRID_SLICE_SECONDS = 20
 """An emergency case's grid slice in this policy: after it the case escalates itself to the community."""
 
 
