@@ -72,6 +72,9 @@ async def case_context(
         "policy": parts.policy,
         "ui_url": detail.ui_url if supervisor else None,
         "may_reveal": queries.may_reveal(row=row, role=who.role, actor=who.actor),
+        "sees_reporter": queries.sees_reporter(
+            channel=row.channel, holder=row.holder, status=row.status, role=who.role, actor=who.actor
+        ),
         "request_id": lambda action: request_id(user, case_id, view.last_seq, action),
     }
     context["offered"] = {*actions, *(whistle_key(w.summary.n, a) for w in context["whistles"] for a in w.actions)}

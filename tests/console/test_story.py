@@ -94,6 +94,8 @@ async def community_whistles(console: Console, case_id: str) -> Page:
 async def department_reports(console: Console, dept: str, case_id: str, *, late: bool) -> None:
     page = await console.login(dept)
     await open_from_inbox(page, "report", case_id)
+    # A summoned department reads the case it works on, without the reporter's contact.
+    await expect(page.locator("#reporter")).to_have_text("仅承办单位可见")
     row = page.locator(f"#whistle-1 tr[data-department='{dept}']")
     if late:
         # The page refreshes itself: the limit passes while it is open, and the whistle flags it.
