@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import PositiveFloat, PositiveInt, model_validator
+from pydantic import PositiveFloat, PositiveInt, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
+    # "__" sets one entry of a dict setting: NOTIFY_SECRETS__WECOM_COMM_A1=... is notify_secrets["wecom_comm_a1"].
+    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore", env_nested_delimiter="__")
 
     environment: str = "development"
     temporal_address: str = "localhost:7233"
@@ -22,6 +23,16 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{ROOT / 'data' / 'cases.db'}"
     policy_dir: Path = ROOT / "policy"
     webhook_url: str | None = None
+    """Every notice is also posted here (the generic webhook), its body signed with WEBHOOK_SECRET."""
+    webhook_secret: SecretStr = SecretStr("development-only-webhook-secret")
+    notify_secrets: dict[str, SecretStr] = {}
+    """Robot keys, signing secrets and gateway credentials, by the names policy/notifications.toml gives them."""
+    notify_poll_seconds: PositiveFloat = 0.5
+    """How often an idle notification dispatcher looks for new messages."""
+    notify_concurrency: PositiveInt = 16
+    """Messages one notification dispatcher sends at once."""
+    notify_metrics_port: int | None = None
+    """Where the notification dispatcher serves its own Prometheus metrics; unset: not served."""
     vault_key: str = "development-only-vault-key-change-me"
     log_json: bool = False
     api_host: str = "127.0.0.1"
@@ -57,6 +68,9 @@ class Settings(BaseSettings):
     def _no_default_secret_in_production(self) -> Settings:
         if self.environment != "development" and self.vault_key.startswith("development-only"):
             raise ValueError("VAULT_KEY must be set outside development")
+        secret = self.webhook_secret.get_secret_value()
+        if self.environment != "development" and self.webhook_url and secret.startswith("development-only"):
+            raise ValueError("WEBHOOK_SECRET must be set outside development when WEBHOOK_URL is")
         if self.environment != "development" and self.console_secret.startswith("development-only"):
             raise ValueError("CONSOLE_SECRET must be set outside development")
         return self

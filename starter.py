@@ -41,7 +41,6 @@ from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
 
 app = typer.Typer(help="吹哨报到工单命令行：受理、操作、查看、演示", no_args_is_help=True, add_completion=False)
-TZ = ZoneInfo("Asia/Shanghai")
 POLL = 0.2
 T = TypeVar("T")
 CaseHandle = WorkflowHandle[CaseWorkflow, m.ClosureRecord]
@@ -91,7 +90,8 @@ def explain(err: ValidationError) -> str:
 
 
 def local(at: datetime) -> str:
-    return at.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S")
+    # The city's own zone, as its policy says (the cases' deadlines are on its calendar).
+    return at.astimezone(ZoneInfo(load_policy(settings.policy_dir).calendar.timezone)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def ui_link(case_id: str) -> str:

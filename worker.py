@@ -45,7 +45,6 @@ def build_worker(
     task_queue: str | None = None,
     database_url: str | None = None,
     policy_dir: Path | None = None,
-    webhook_url: str | None = None,
     executor: ThreadPoolExecutor | None = None,
     sandbox: bool | None = None,
 ) -> Worker:
@@ -54,7 +53,7 @@ def build_worker(
     engine = engine_for(database_url or settings.database_url)
     acts = CaseActivities(
         engine=engine,
-        notifier=Notifier(engine, webhook_url if webhook_url is not None else settings.webhook_url),
+        notifier=Notifier(engine),
         policy_dir=policy_dir or settings.policy_dir,
     )
     return Worker(

@@ -54,11 +54,12 @@ class CaseActivities:
 
     @activity.defn(name="record")
     def record(self, inp: RecordInput) -> None:
-        """Project events into the read model and queue their notices; idempotent per case id + seq.
+        """Project events into the read model and queue their notices in the outbox; idempotent per case id + seq.
+
+        Delivery is the notification dispatcher's: nothing here waits on a receiver.
 
         Plain INSERT ... ON CONFLICT statements: one round of writes per call, however often it is retried.
         """
         with self.engine.begin() as conn:
             self.projection.write(conn, inp)
             self.notifier.queue(conn, inp.case_id, inp.notices, inp.intake.reporter.ref)
-        self.notifier.deliver(inp.case_id)

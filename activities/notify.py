@@ -1,18 +1,17 @@
-"""Notifications: an outbox row per message, a structured log line, and a webhook when one is configured.
+"""The outbox a case writes: one row per message, in the case's own projection transaction, and nothing else.
 
-Rows are keyed by case id + event seq + index, so a retried activity neither writes nor sends twice. The
-reporter is addressed by vault reference; an SMS gateway behind the webhook resolves it, the outbox never
-holds the number.
+Rows are keyed by case id + event seq + index, so a retried activity writes nothing twice. Delivery is the
+notification dispatcher's (`notifications/`), apart from the case: no receiver can hold a case's actions or
+timers back. The reporter is addressed by vault reference; the SMS channel resolves it at send time, the outbox
+never holds the number.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import httpx
 import structlog
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session, col, select
 
 from activities.upsert import insert_or_ignore
 from models.case import Notice
@@ -22,9 +21,8 @@ log = structlog.get_logger(__name__)
 
 
 class Notifier:
-    def __init__(self, engine: Engine, webhook_url: str | None = None) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.webhook_url = webhook_url
         table = NotificationRow.__table__  # type: ignore[attr-defined]
         self._insert = insert_or_ignore(engine, table, ("case_id", "seq", "idx"))
 
@@ -48,36 +46,7 @@ class Notifier:
                     "recipient": recipient,
                     "text": notice.text,
                     "created_at": now,
-                    "delivered_at": None if self.webhook_url else now,
                 }
             )
             log.info("notification_queued", case_id=case_id, seq=seq, recipient=recipient)
         conn.execute(self._insert, rows)
-
-    def deliver(self, case_id: str) -> int:
-        """Send undelivered rows to the webhook; a failure raises so the activity retries the rest.
-
-        Without a webhook the outbox row is the delivery: rows are written as delivered.
-        """
-        if not self.webhook_url:
-            return 0
-        with Session(self.engine) as session:
-            rows = session.exec(
-                select(NotificationRow)
-                .where(NotificationRow.case_id == case_id, col(NotificationRow.delivered_at).is_(None))
-                .order_by(col(NotificationRow.seq), col(NotificationRow.idx))
-            ).all()
-            if not rows:
-                return 0
-            with httpx.Client(timeout=10) as client:
-                for row in rows:
-                    key = f"{case_id}:{row.seq}:{row.idx}"
-                    client.post(
-                        self.webhook_url,
-                        json={"id": key, "case_id": case_id, "recipient": row.recipient, "text": row.text},
-                        headers={"Idempotency-Key": key},
-                    ).raise_for_status()
-                    row.delivered_at = datetime.now(UTC)
-                    session.add(row)
-                    session.commit()
-            return len(rows)

@@ -6,7 +6,6 @@ a retried activity writes nothing twice; statements are built once and executed 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, update
@@ -14,20 +13,15 @@ from sqlalchemy.engine import Connection, Engine
 
 from activities.upsert import insert_or_ignore, upsert_unless_older
 from activities.vault import vault_row
+from models import payloads as pl
 from models.case import CaseEvent, EventKind
 from models.io import CaseRowData, RecordInput
 from models.tables import CaseRow, CaseUnitRow, EventRow, ReporterRow, WhistleDepartmentRow
-
-WHISTLE_DUES = ("report", "contact", "finish")
 
 
 def _table(model: Any) -> Table:
     table: Table = model.__table__
     return table
-
-
-def _listed(value: str | None) -> list[str]:
-    return [v for v in (value or "").split(",") if v]
 
 
 class Projection:
@@ -49,7 +43,16 @@ class Projection:
             EventKind.release: update(wd).where(dept).values(released_at=bindparam("b_at")),
             EventKind.whistle_closed: update(wd).where(one).values(closed=True),
         }
-        self._rating = update(wd).where(dept).values(rating=bindparam("b_rating"))
+        self._rating = (
+            update(wd)
+            .where(dept)
+            .values(
+                rated_at=bindparam("b_at"),
+                speed=bindparam("b_speed"),
+                cooperation=bindparam("b_cooperation"),
+                result=bindparam("b_result"),
+            )
+        )
 
     def write(self, conn: Connection, inp: RecordInput) -> None:
         intake = inp.intake
@@ -81,46 +84,53 @@ class Projection:
 
     def _whistle(self, conn: Connection, case_id: str, e: CaseEvent) -> None:
         """吹哨 and what its departments do, as the whistle told the case."""
-        if e.kind is EventKind.whistle:
-            dues: dict[str, datetime | None] = {
-                f"{k}_due": datetime.fromisoformat(e.data[f"{k}_due"]) if f"{k}_due" in e.data else None
-                for k in WHISTLE_DUES
-            }
+        data = e.data
+        if isinstance(data, pl.Whistled):
             rows = [
                 {
                     "case_id": case_id,
-                    "n": int(e.data["n"]),
+                    "n": data.n,
                     "unit_id": d,
-                    "kind": e.data.get("kind", ""),
+                    "kind": data.kind.value,
                     "whistler": e.unit_id or "",
                     "summoned_at": e.at,
-                    **dues,
+                    "report_due": data.report_due,
+                    "contact_due": data.contact_due,
+                    "finish_due": data.finish_due,
                 }
-                for d in _listed(e.data.get("departments"))
+                for d in data.departments
             ]
             if rows:
                 conn.execute(self._summons, rows)
-            return
-        n = e.data.get("whistle")
-        if n is None or not n.isdigit():
-            return
-        key = {"b_case": case_id, "b_n": int(n), "b_unit": e.unit_id}
-        if e.kind in self._whistle_steps:
+        elif isinstance(data, pl.WhistleStep) and e.kind in self._whistle_steps:
             met = e.deadline.met if e.deadline else None
+            key = {"b_case": case_id, "b_n": data.whistle, "b_unit": e.unit_id}
             conn.execute(self._whistle_steps[e.kind], {**key, "b_at": e.at, "b_met": met})
-        elif e.kind is EventKind.rate_departments:
-            ratings = [{**key, "b_unit": d, "b_rating": v} for d, v in e.data.items() if d != "whistle"]
-            if ratings:
-                conn.execute(self._rating, ratings)
+        elif isinstance(data, pl.DepartmentsRated) and data.ratings:
+            conn.execute(
+                self._rating,
+                [
+                    {
+                        "b_case": case_id,
+                        "b_n": data.whistle,
+                        "b_unit": r.department,
+                        "b_at": e.at,
+                        "b_speed": r.speed,
+                        "b_cooperation": r.cooperation,
+                        "b_result": r.result,
+                    }
+                    for r in data.ratings
+                ],
+            )
 
 
 def _units_of(e: CaseEvent) -> list[str]:
     """The units an event involves: its own, and the assisting or summoned units it names."""
     units = [e.unit_id] if e.unit_id else []
-    if e.kind is EventKind.dispatch:
-        units += _listed(e.data.get("assisting"))
-    elif e.kind is EventKind.whistle:
-        units += _listed(e.data.get("departments"))
+    if isinstance(e.data, pl.Dispatch):
+        units += e.data.assisting
+    elif isinstance(e.data, pl.Whistled):
+        units += e.data.departments
     return units
 
 
@@ -134,7 +144,7 @@ def _event_row(case_id: str, e: CaseEvent) -> dict[str, Any]:
         "unit_id": e.unit_id,
         "tier": e.tier.value if e.tier else None,
         "text": e.text,
-        "data": e.data,
+        "data": e.data.model_dump(mode="json") if e.data else {},
         "deadline_kind": e.deadline.kind.value if e.deadline else None,
         "deadline_due": e.deadline.due_at if e.deadline else None,
         "deadline_met": e.deadline.met if e.deadline else None,

@@ -18,7 +18,7 @@ from activities.db import engine_for
 from activities.vault import ReporterVault
 from api import auth, errors, metrics
 from api.deps import Parts
-from api.routes import actions, cases, directory, open311, ops, stats
+from api.routes import actions, cases, directory, notifications, open311, ops, stats
 from config import Settings, settings
 from console import accounts
 from policy import load_policy
@@ -76,7 +76,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
         response.headers["x-request-id"] = request_id
         return response
 
-    for module in (directory, cases, actions, stats, open311, ops):
+    for module in (directory, cases, actions, notifications, stats, open311, ops):
         app.include_router(module.router)
     app.include_router(cases.queue_router)
     console.install(app, config)

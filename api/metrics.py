@@ -1,5 +1,5 @@
-"""Prometheus metrics of the API: cases started, actions, rejections, latency; escalations and overdue
-are counted from the read model when scraped."""
+"""Prometheus metrics of the API: cases started, actions, rejections, latency; escalations, overdue and the
+notification outbox are counted from the read model when scraped."""
 
 from __future__ import annotations
 
@@ -19,3 +19,20 @@ LATENCY = Histogram(
 )
 ESCALATIONS = Gauge("case_escalations", "Automatic escalations recorded (read model)", registry=REGISTRY)
 OVERDUE = Gauge("cases_overdue", "Open cases that are overdue now (read model)", registry=REGISTRY)
+NOTIFICATIONS = Gauge(
+    "notifications",
+    "Notification deliveries by state (queued: not routed yet; no_channel: no channel serves the recipient)",
+    ["state"],
+    registry=REGISTRY,
+)
+NOTIFICATION_RETRIES = Gauge("notification_retries", "Attempts after the first, over all deliveries", registry=REGISTRY)
+NOTIFICATION_DUPLICATES = Gauge(
+    "notification_duplicates",
+    "Sends after a send that was never confirmed (a dispatcher died mid-send): possible duplicates",
+    registry=REGISTRY,
+)
+NOTIFICATION_LAG = Gauge(
+    "notification_oldest_waiting_seconds",
+    "Age of the oldest message not delivered yet (the delivery lag now)",
+    registry=REGISTRY,
+)

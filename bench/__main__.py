@@ -18,19 +18,20 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from bench import console_pages, escalation, intake_load, lifecycle, live_cases
+from bench import console_pages, delivery, escalation, intake_load, lifecycle, live_cases
 from bench.common import RESULTS, machine, revision, write_results
 from bench.stack import write_bytecode
 from config import ROOT
 
 README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- bench:latest:begin -->", "<!-- bench:latest:end -->"
-NAMES = ("lifecycle", "escalation", "intake_load", "live_cases", "console_pages")
+NAMES = ("lifecycle", "escalation", "delivery", "intake_load", "live_cases", "console_pages")
 QUICK = {
     "lifecycle_cases": 30,
     "lifecycle_concurrency": 10,
     "escalation_cases": 50,
     "escalation_slice": 20.0,
+    "delivery_messages": 500,
     "intake_rate": 10.0,
     "intake_seconds": 10.0,
     "live_cases": 200,
@@ -50,6 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lifecycle-concurrency", type=int)
     p.add_argument("--escalation-cases", type=int)
     p.add_argument("--escalation-slice", type=float, help="grid slice in seconds; all K cases must start within it")
+    p.add_argument("--delivery-messages", type=int, help="messages waiting in the outbox for the delivery benchmark")
     p.add_argument("--intake-rate", type=float, help="requests per second")
     p.add_argument("--intake-seconds", type=float)
     p.add_argument("--live-cases", type=int)
@@ -85,6 +87,7 @@ def runners(s: dict[str, Any]) -> dict[str, tuple[Callable[[], Any], Callable[[d
             lambda: escalation.run(**kw(cases="escalation_cases", slice_seconds="escalation_slice")),
             escalation.summary,
         ),
+        "delivery": (lambda: delivery.run(**kw(messages="delivery_messages")), delivery.summary),
         "intake_load": (
             lambda: intake_load.run(**kw(rate="intake_rate", seconds="intake_seconds")),
             intake_load.summary,

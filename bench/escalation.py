@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import tempfile
 import time
@@ -21,10 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import report, temporal_server
+from bench.receiver import webhook_receiver
 from bench.stack import (
     COMMUNITY,
+    count_rows,
+    delivery_figures,
     engine_worker,
     grid_escalations,
+    notification_dispatcher,
     processes,
     short_policy_dir,
     spread,
@@ -50,7 +55,6 @@ async def run(cases: int = 1000, slice_seconds: float = 75.0, concurrency: int =
         tmp = Path(tmp_name)
         policy_dir = short_policy_dir(tmp, grid_seconds=slice_seconds)
         policy = load_policy(policy_dir)
-        database_url = f"sqlite:///{tmp / 'cases.db'}"
         async with temporal_server() as server:
             client = server.client
 
@@ -81,31 +85,16 @@ async def run(cases: int = 1000, slice_seconds: float = 75.0, concurrency: int =
                 for r, due in zip(fired, base_due, strict=True)
             ]
 
-            # --- engine: cases climbing from the grid
-            log = tmp / "worker.log"
-            with engine_worker(server.address, ENGINE_QUEUE, database_url, policy_dir, log) as proc:
-                await wait_for_poller(client, ENGINE_QUEUE, proc, log)
-                prefix = uuid.uuid4().hex[:8]
-                released = time.monotonic()
-                start_s = await start_many(
-                    cases, concurrency, lambda i: start_case(client, ENGINE_QUEUE, f"esc-{prefix}-{i}", policy)
+            # --- engine: cases climbing from the grid, with delivery off (outbox only), then on
+            off = await _engine(
+                client, server.address, tmp / "off", policy_dir, policy, cases, slice_seconds, concurrency
+            )
+            async with webhook_receiver() as (url, arrived):
+                on = await _engine(
+                    client, server.address, tmp / "on", policy_dir, policy, cases, slice_seconds, concurrency, url
                 )
-                db = sqlite_path(database_url)
-                dispatched, dispatch_wait = await wait_rows(
-                    db, "SELECT count(*) FROM cases WHERE status != 'intake'", cases, timeout=slice_seconds * 2
-                )
-                ready_s = time.monotonic() - released
-                found, _ = await wait_rows(
-                    db,
-                    "SELECT count(*) FROM case_events WHERE kind = 'auto_escalate' AND tier = 'grid'",
-                    cases,
-                    timeout=slice_seconds + GRACE,  # the last case was dispatched about now
-                    every=1.0,
-                )
-                escalations = grid_escalations(db)
-    late = [(at - due).total_seconds() for at, due, _ in escalations.values()]
-    dues = [due for _, due, _ in escalations.values()]
-    escalated_at = [at for at, _, _ in escalations.values()]
+            on["delivery"]["received"] = len(arrived)
+            on["delivery"]["received_twice"] = len(arrived) - len({key for key, _ in arrived})
     return {
         "parameters": {
             "cases": cases,
@@ -118,22 +107,86 @@ async def run(cases: int = 1000, slice_seconds: float = 75.0, concurrency: int =
             "deadline_spread_s": round((max(base_due) - min(base_due)).total_seconds(), 2) if base_due else None,
             "lateness_s": spread(base_late),
         },
-        "engine": {
-            "start_s": round(start_s, 2),
-            "all_dispatched_s": round(ready_s, 2),
-            "dispatched": dispatched,
-            "dispatched_before_first_deadline": ready_s < slice_seconds,
-            "deadline_spread_s": round((max(dues) - min(dues)).total_seconds(), 2) if dues else None,
-            # from the first deadline to the last escalation recorded: the burst as the engine worked through it
-            "escalated_within_s": round((max(escalated_at) - min(dues)).total_seconds(), 2) if escalated_at else None,
-            "escalated": found,
-            "missing": cases - len(escalations),
-            "wrong_target": sum(1 for _, _, to in escalations.values() if to != COMMUNITY),
-            "early": sum(1 for x in late if x < 0),
-            "lateness_s": spread(late),
-        },
+        "engine": off,
+        "engine_delivery_on": on,
+        "dispatch_wait_s": off.pop("dispatch_wait_s"),
+    }
+
+
+async def _engine(
+    client: Any,
+    address: str,
+    tmp: Path,
+    policy_dir: Path,
+    policy: Any,
+    cases: int,
+    slice_seconds: float,
+    concurrency: int,
+    webhook_url: str | None = None,
+) -> dict[str, Any]:
+    """K cases released together on a queue and database of their own; with `webhook_url`, the notification
+    dispatcher runs beside the worker (as `make run` has it) and delivers every notice there."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    database_url = f"sqlite:///{tmp / 'cases.db'}"
+    queue = f"{ENGINE_QUEUE}-{tmp.name}"
+    log = tmp / "worker.log"
+    with contextlib.ExitStack() as stack:
+        proc = stack.enter_context(engine_worker(address, queue, database_url, policy_dir, log))
+        await wait_for_poller(client, queue, proc, log)  # the worker has created the tables
+        if webhook_url is not None:
+            dispatcher_log = tmp / "notifications.log"
+            stack.enter_context(notification_dispatcher(database_url, policy_dir, webhook_url, dispatcher_log))
+        prefix = uuid.uuid4().hex[:8]
+        released = time.monotonic()
+        start_s = await start_many(cases, concurrency, lambda i: start_case(client, queue, f"esc-{prefix}-{i}", policy))
+        db = sqlite_path(database_url)
+        dispatched, dispatch_wait = await wait_rows(
+            db, "SELECT count(*) FROM cases WHERE status != 'intake'", cases, timeout=slice_seconds * 2
+        )
+        ready_s = time.monotonic() - released
+        found, _ = await wait_rows(
+            db,
+            "SELECT count(*) FROM case_events WHERE kind = 'auto_escalate' AND tier = 'grid'",
+            cases,
+            timeout=slice_seconds + GRACE,  # the last case was dispatched about now
+            every=1.0,
+        )
+        escalations = grid_escalations(db)
+        delivery = None
+        if webhook_url is not None:
+            waiting = (
+                "SELECT (SELECT count(*) FROM notification_deliveries WHERE state = 'pending')"
+                " + (SELECT count(*) FROM notifications WHERE routed_at IS NULL)"
+            )
+            await _wait_zero(db, waiting, timeout=GRACE)
+            delivery = delivery_figures(db)
+    late = [(at - due).total_seconds() for at, due, _ in escalations.values()]
+    dues = [due for _, due, _ in escalations.values()]
+    escalated_at = [at for at, _, _ in escalations.values()]
+    result: dict[str, Any] = {
+        "start_s": round(start_s, 2),
+        "all_dispatched_s": round(ready_s, 2),
+        "dispatched": dispatched,
+        "dispatched_before_first_deadline": ready_s < slice_seconds,
+        "deadline_spread_s": round((max(dues) - min(dues)).total_seconds(), 2) if dues else None,
+        # from the first deadline to the last escalation recorded: the burst as the engine worked through it
+        "escalated_within_s": round((max(escalated_at) - min(dues)).total_seconds(), 2) if escalated_at else None,
+        "escalated": found,
+        "missing": cases - len(escalations),
+        "wrong_target": sum(1 for _, _, to in escalations.values() if to != COMMUNITY),
+        "early": sum(1 for x in late if x < 0),
+        "lateness_s": spread(late),
         "dispatch_wait_s": round(dispatch_wait, 2),
     }
+    if delivery is not None:
+        result["delivery"] = delivery
+    return result
+
+
+async def _wait_zero(db: Path, sql: str, timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while count_rows(db, sql) and time.monotonic() < end:
+        await asyncio.sleep(0.5)
 
 
 def _cell(d: dict[str, Any], key: str) -> str:
@@ -143,9 +196,11 @@ def _cell(d: dict[str, Any], key: str) -> str:
 
 def summary(r: dict[str, Any]) -> str:
     p, b, e = r["parameters"], r["baseline"], r["engine"]
+    on = r.get("engine_delivery_on")
     bl, el = b["lateness_s"], e["lateness_s"]
+    ol = on["lateness_s"] if on else {}
     rows = "".join(
-        f"| {name} | {_cell(bl, key)} | {_cell(el, key)} |\n"
+        f"| {name} | {_cell(bl, key)} | {_cell(el, key)} |" + (f" {_cell(ol, key)} |" if on else "") + "\n"
         for name, key in (("p50", "p50"), ("p99", "p99"), ("max", "max"))
     )
     notes = []
@@ -170,24 +225,50 @@ def summary(r: dict[str, Any]) -> str:
                 f"escalations within {done_s:g} s of the first ({n / done_s:.0f} a second). Deadlines that come faster "
                 "than the worker and the server together escalate queue, and lateness grows through the burst."
             )
-    if e["missing"] or e["wrong_target"] or e["early"]:
-        notes.append(
-            f"**{e['missing']} cases did not escalate, {e['wrong_target']} escalated to the wrong unit, "
-            f"{e['early']} escalated before their deadline.**"
-        )
-    return (
+    for run in (e, on or {}):
+        if run.get("missing") or run.get("wrong_target") or run.get("early"):
+            notes.append(
+                f"**{run['missing']} cases did not escalate, {run['wrong_target']} escalated to the wrong unit, "
+                f"{run['early']} escalated before their deadline.**"
+            )
+    head = "| lateness (s) | baseline (bare timer) | engine (auto escalation) |"
+    rule = "|---|---|---|"
+    fired = f"| fired / expected | {bl.get('count', 0)} / {p['cases']} | {el.get('count', 0)} / {p['cases']} |"
+    spread_row = f"| deadlines spread over (s) | {b['deadline_spread_s']} | {e['deadline_spread_s']} |"
+    starts = f"| starts took (s) | {b['start_s']} | {e['start_s']} (all dispatched after {e['all_dispatched_s']}) |"
+    if on:
+        head += " engine, notifications delivered |"
+        rule += "---|"
+        fired += f" {ol.get('count', 0)} / {p['cases']} |"
+        spread_row += f" {on['deadline_spread_s']} |"
+        starts += f" {on['start_s']} (all dispatched after {on['all_dispatched_s']}) |"
+    text = (
         "## Escalation punctuality\n\n"
         f"{p['cases']} general cases (street_vending at the grid), grid slice {p['slice_seconds']:g} s "
         f"(bench/short_limits.toml), released together, {p['start_concurrency']} starts at a time; each worker in "
         f"{processes(p['worker_processes'])}. Lateness = "
         "recorded `auto_escalate` time − its deadline (engine); `workflow.now()` on waking − due time "
         "(baseline: a bare workflow sleeping for the same slice).\n\n"
-        "| lateness (s) | baseline (bare timer) | engine (auto escalation) |\n|---|---|---|\n"
-        f"{rows}"
-        f"| fired / expected | {bl.get('count', 0)} / {p['cases']} | {el.get('count', 0)} / {p['cases']} |\n"
-        f"| deadlines spread over (s) | {b['deadline_spread_s']} | {e['deadline_spread_s']} |\n"
-        f"| starts took (s) | {b['start_s']} | {e['start_s']} (all dispatched after {e['all_dispatched_s']}) |\n\n"
+        f"{head}\n{rule}\n{rows}{fired}\n{spread_row}\n{starts}\n\n"
         f"Target: engine p99 ≤ {TARGET_P99:g} s.\n" + "".join(f"\n{n}\n" for n in notes)
+    )
+    return text + (delivery_summary(on, el) if on else "")
+
+
+def delivery_summary(on: dict[str, Any], off: dict[str, Any]) -> str:
+    d, lag, late = on["delivery"], on["delivery"]["lag_s"], on["lateness_s"]
+    change = late.get("p99", math.nan) - off.get("p99", math.nan)
+    return (
+        "\n### Notifications delivered during the burst\n\n"
+        "The third column ran the same cases with the notification dispatcher (`python -m notifications`) beside "
+        "the worker, delivering every notice to a webhook receiver on this machine; the second wrote the outbox "
+        "only. Lag = the case writing the message → its delivery confirmed.\n\n"
+        "| delivery | figure |\n|---|---|\n"
+        f"| messages delivered | {d['delivered']} ({d['not_delivered']} not delivered, "
+        f"{d.get('received_twice', 0)} received twice) |\n"
+        f"| lag p50 / p99 / max (s) | {_cell(lag, 'p50')} / {_cell(lag, 'p99')} / {_cell(lag, 'max')} |\n"
+        f"| throughput (messages/s, first written → last delivered) | {d['per_second']} over {d['span_s']} s |\n"
+        f"| escalation p99 with delivery on − off (s) | {change:+.3f} |\n"
     )
 
 

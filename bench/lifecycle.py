@@ -120,8 +120,8 @@ async def run(n: int = 500, concurrency: int = 50, rounds: int = 5) -> dict[str,
         client = server.client
         with tempfile.TemporaryDirectory() as tmp:
             db = f"sqlite:///{tmp}/cases.db"
-            sandboxed = build_worker(client, task_queue="bench-cases", database_url=db, webhook_url="", sandbox=True)
-            bare = build_worker(client, task_queue="bench-bare", database_url=db, webhook_url="", sandbox=False)
+            sandboxed = build_worker(client, task_queue="bench-cases", database_url=db, sandbox=True)
+            bare = build_worker(client, task_queue="bench-bare", database_url=db, sandbox=False)
             base_worker = Worker(client, task_queue="bench-base", workflows=[BaselineWorkflow])
             async with sandboxed, bare, base_worker:
                 for queue, one in kinds.values():

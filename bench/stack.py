@@ -156,11 +156,11 @@ def engine_env(address: str, queue: str, database_url: str, policy_dir: Path, **
         TASK_QUEUE=queue,
         DATABASE_URL=database_url,
         POLICY_DIR=str(policy_dir),
-        WEBHOOK_URL="",  # empty is ignored: no webhook, the outbox rows are marked delivered
+        WEBHOOK_URL="",  # empty is ignored: no webhook (the outbox is written; nothing delivers it)
         LOG_JSON="1",
         ENVIRONMENT="development",
-        **extra,
     )
+    env.update(extra)
     return env
 
 
@@ -172,6 +172,34 @@ def engine_worker(
     env = engine_env(address, queue, database_url, policy_dir)
     with child("worker", [sys.executable, str(ROOT / "worker.py")], log, env) as proc:
         yield proc
+
+
+@contextmanager
+def notification_dispatcher(
+    database_url: str, policy_dir: Path, webhook_url: str, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m notifications`, as `make run` starts it, delivering every notice to `webhook_url`."""
+    env = engine_env("", "", database_url, policy_dir, WEBHOOK_URL=webhook_url)
+    with child("notifications", [sys.executable, "-m", "notifications"], log, env) as proc:
+        yield proc
+
+
+def delivery_figures(path: Path) -> dict[str, Any]:
+    """Lag (case wrote it → delivery confirmed) of every delivered message, and the rate they were delivered."""
+    rows = read_model(path, "SELECT created_at, delivered_at FROM notification_deliveries WHERE state = 'delivered'")
+    pairs = [(parse_at(created), parse_at(done)) for created, done in rows]
+    lags = [(done - created).total_seconds() for created, done in pairs]
+    first = min((c for c, _ in pairs), default=None)
+    last = max((d for _, d in pairs), default=None)
+    span = (last - first).total_seconds() if first and last else 0.0
+    return {
+        "delivered": len(pairs),
+        "lag_s": spread(lags),
+        "span_s": round(span, 2),
+        "per_second": round(len(pairs) / span, 1) if span else None,
+        "not_delivered": count_rows(path, "SELECT count(*) FROM notification_deliveries WHERE state != 'delivered'")
+        + count_rows(path, "SELECT count(*) FROM notifications WHERE routed_at IS NULL"),
+    }
 
 
 @contextmanager

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from models.payloads import DepartmentRating, EventData, from_legacy
 from models.policy import (
     CalendarPolicy,
     Category,
@@ -313,13 +314,6 @@ WHISTLE_KIND_LABEL: dict[WhistleKind, str] = {
 }
 
 
-class DepartmentRating(Model):
-    department: Ident
-    speed: int = Field(ge=1, le=5)
-    cooperation: int = Field(ge=1, le=5)
-    result: int = Field(ge=1, le=5)
-
-
 class RateDepartmentsAction(Action):
     """双考核: the whistler rates each department it summoned."""
 
@@ -520,8 +514,20 @@ class CaseEvent(Model):
     unit_id: str | None = None
     tier: Tier | None = None
     text: str = Field(description="the line as staff read it, in Chinese")
-    data: dict[str, str] = Field(default_factory=dict)
+    data: EventData | None = Field(default=None, description="what the event says beyond its text, by kind")
     deadline: DeadlineRef | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_data(cls, value: Any) -> Any:
+        # Events recorded before payloads were typed carried a flat dict of strings.
+        if isinstance(value, dict) and isinstance(value.get("data"), dict):
+            kind = value.get("kind")
+            value = {
+                **value,
+                "data": from_legacy(kind.value if isinstance(kind, EventKind) else str(kind), value["data"]),
+            }
+        return value
 
 
 class Notice(Model):
@@ -595,16 +601,17 @@ class StuckAt(Model):
     status: Status
 
 
-RULES_CHARGED = 2
-"""Rule set 2 (DOMAIN.md, "Who is charged", 2026-12): 办结 follows the case, slices are never capped at a past
+RULES_2026_12 = 2
+"""Rule set 2 (2026-12). Who is charged (DOMAIN.md): 办结 follows the case, slices are never capped at a past
 limit, the rating window is the resident's, 重办 counts the reopens that happened, a street out of time goes to
-the supervisor (policy). Cases opened before keep rule set 1, as their histories recorded."""
+the supervisor (policy). A lighter history: a timer whose point did not move is kept, search attributes are
+written when they change. Cases opened before keep rule set 1, as their histories recorded."""
 
 
 class CaseState(Model):
     case_id: str
     intake: Intake
-    rules: int = Field(default=1, description="the rule set the case runs under (see RULES_CHARGED)")
+    rules: int = Field(default=1, description="the rule set the case runs under (see RULES_2026_12)")
     status: Status = Status.intake
     policy: CasePolicy | None = None
     routing: Routing | None = None

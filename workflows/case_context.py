@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 
+from models import payloads as pl
 from models import search
 from models.case import (
     EVENT_LABEL,
-    RULES_CHARGED,
+    RULES_2026_12,
     STATUS_LABEL,
     SYSTEM,
     Actor,
@@ -42,7 +45,7 @@ from workflows.deadlines import DeadlineBook
 from workflows.timer import MovableTimer
 
 RECENT_REQUESTS = 200
-RULES_CHARGED_PATCH = "case-rules-charged"
+RULES_2026_12_PATCH = "case-rules-2026-12"
 DEFAULT_UTC_OFFSET = timedelta(hours=8)
 """Cases opened before they carried their calendar were all Beijing time."""
 
@@ -52,7 +55,7 @@ class CaseContext:
         if inp.state is None:
             self.s = CaseState(case_id=inp.case_id, intake=inp.intake)
             # Behind a marker: a case opened before rule set 2 replays (and runs on) as it was recorded.
-            self.s.rules = RULES_CHARGED if workflow.patched(RULES_CHARGED_PATCH) else 1
+            self.s.rules = RULES_2026_12 if workflow.patched(RULES_2026_12_PATCH) else 1
         else:
             self.s = inp.state
         self.book = DeadlineBook(self.s.deadlines)
@@ -60,7 +63,9 @@ class CaseContext:
         self.intake_token = inp.intake_token
         self.sealed_reporter = inp.sealed_reporter
         self.lock = asyncio.Lock()
-        self.timer = MovableTimer()
+        self.timer = MovableTimer(keep=self.s.rules >= RULES_2026_12)
+        self.attributes: dict[str, object] = {}
+        """The search attributes as last written in this run (rule set 2 writes only what changed)."""
 
     # ------------------------------------------------------------------------------------------ reading
 
@@ -72,8 +77,8 @@ class CaseContext:
 
     @property
     def charged(self) -> bool:
-        """Rule set 2: who is charged as DOMAIN.md decided in 2026-12 (`RULES_CHARGED`)."""
-        return self.s.rules >= RULES_CHARGED
+        """Rule set 2: who is charged as DOMAIN.md decided in 2026-12 (`RULES_2026_12`)."""
+        return self.s.rules >= RULES_2026_12
 
     @property
     def holder(self) -> str:
@@ -108,7 +113,7 @@ class CaseContext:
         unit_id: str | None,
         line: Line,
         *,
-        data: dict[str, str] | None = None,
+        data: pl.EventData | None = None,
         deadline: DeadlineRef | None = None,
         actor_label: str | None = None,
     ) -> None:
@@ -123,7 +128,7 @@ class CaseContext:
                 unit_id=unit_id,
                 tier=tier,
                 text=line.text,
-                data=data or {},
+                data=data,
                 deadline=deadline,
             )
         )
@@ -180,7 +185,7 @@ class CaseContext:
         self.book.close(now, *DeadlineKind, cancel=True)
         self.s.status, self.s.outcome, self.s.closed_at = Status.closed, outcome, now
         self.s.pending_return = self.s.pending_extension = None
-        self.event(EventKind.close, actor, self.s.holder, closed(self, text), data={"outcome": outcome.value})
+        self.event(EventKind.close, actor, self.s.holder, closed(self, text), data=pl.Closed(outcome=outcome.value))
         for w in self.s.whistles:
             if w.active:
                 # A case that ends (撤回, 合并) takes its whistle down with it.
@@ -236,19 +241,38 @@ class CaseContext:
         # Events a signal added while the activity ran stay for the next projection.
         s.projected_seq, s.pending_notices = upto, s.pending_notices[len(notices) :]
         self.sealed_reporter = None
-        workflow.upsert_search_attributes(
-            [
-                search.CASE_STATUS.value_set(s.status.value),
-                search.CASE_UNIT.value_set(s.holder or ""),
-                search.CASE_TIER.value_set(s.tier.value if s.tier else ""),
-                search.CASE_URGENCY.value_set(row.urgency or ""),
-                search.CASE_CATEGORY.value_set(s.intake.category),
-                search.CASE_OVERDUE.value_set(s.overdue),
-                search.CASE_NEXT_DEADLINE.value_set(s.next_deadline)
-                if s.next_deadline
-                else search.CASE_NEXT_DEADLINE.value_unset(),
-            ]
-        )
+        self._search_attributes(row.urgency or "")
+
+    def _search_attributes(self, urgency: str) -> None:
+        s = self.s
+        values: dict[str, object] = {
+            search.CASE_STATUS.name: s.status.value,
+            search.CASE_UNIT.name: s.holder or "",
+            search.CASE_TIER.name: s.tier.value if s.tier else "",
+            search.CASE_URGENCY.name: urgency,
+            search.CASE_CATEGORY.name: s.intake.category,
+            search.CASE_OVERDUE.name: s.overdue,
+            search.CASE_NEXT_DEADLINE.name: s.next_deadline,
+        }
+        if self.charged:
+            changed = {k for k, v in values.items() if self.attributes.get(k, values) != v}
+            if not changed:
+                return
+        else:
+            changed = set(values)
+        self.attributes.update(values)
+        updates: list[SearchAttributeUpdate[Any]] = [
+            search.CASE_STATUS.value_set(s.status.value),
+            search.CASE_UNIT.value_set(s.holder or ""),
+            search.CASE_TIER.value_set(s.tier.value if s.tier else ""),
+            search.CASE_URGENCY.value_set(urgency),
+            search.CASE_CATEGORY.value_set(s.intake.category),
+            search.CASE_OVERDUE.value_set(s.overdue),
+            search.CASE_NEXT_DEADLINE.value_set(s.next_deadline)
+            if s.next_deadline
+            else search.CASE_NEXT_DEADLINE.value_unset(),
+        ]
+        workflow.upsert_search_attributes([u for u in updates if u.key.name in changed])
 
     # ------------------------------------------------------------------------------------------ what readers see
 

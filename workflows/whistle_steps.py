@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from models import payloads as pl
 from models.actions import CONTACT, RATE_DEPARTMENTS, RELEASE, REPORT, WHISTLE_ACTIONS, ActionName, ActionSpec, Who
 from models.case import (
     Action,
@@ -47,7 +48,8 @@ class WhistleContext:
         self.s = WhistleState(departments={d: DepartmentState(unit_id=d) for d in inp.departments})
         self.book = DeadlineBook(self.s.deadlines)
         self.lock = asyncio.Lock()
-        self.timer = MovableTimer()
+        # A whistle of rule set 2 (its case planned it) keeps a timer whose point did not move.
+        self.timer = MovableTimer(keep=inp.planned is not None)
 
     def dept(self, unit_id: str) -> DepartmentState:
         return self.s.departments[unit_id]
@@ -59,7 +61,7 @@ class WhistleContext:
         line: Line,
         *,
         actor: str = "system",
-        data: dict[str, str] | None = None,
+        data: pl.EventData | None = None,
         deadline: DeadlineRef | None = None,
     ) -> None:
         """Hand the event to the parent case, whose seq orders the timeline."""
@@ -70,7 +72,7 @@ class WhistleContext:
             actor=actor,
             unit_id=unit_id,
             text=line.text,
-            data={"whistle": str(self.inp.n), **(data or {})},
+            data=data or pl.WhistleStep(whistle=self.inp.n),
             deadline=deadline,
         )
         await workflow.get_external_workflow_handle(self.inp.case_id).signal(
@@ -239,7 +241,7 @@ async def rate(w: WhistleContext, a: RateDepartmentsAction) -> None:
         w.inp.whistler,
         say.departments_rated(w.inp, scores),
         actor=a.actor.label(),
-        data=scores,
+        data=pl.DepartmentsRated(whistle=w.inp.n, ratings=a.ratings),
     )
     # Told inside the update, so the case knows the whistle is over before the whistler's next request.
     await w.tell(EventKind.whistle_closed, None, say.whistle_closed(w.inp))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +12,15 @@ import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
+from fastapi import FastAPI, HTTPException, Request
+from pydantic import SecretStr
 from temporalio.client import Client
 
 from api.main import create_app
 from config import Settings
+from notifications.__main__ import build_dispatcher
 from scripts.run import free_port, stop_process
+from tests.notifications.receivers import WEBHOOK_SECRET, verify_webhook
 from tests.servers import dev_server
 from worker import build_worker
 
@@ -47,19 +52,25 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
             database_url=f"sqlite:///{folder / 'cases.db'}",
             demo_keys=True,
             webhook_url=f"http://127.0.0.1:{hook_port}/hook",
+            webhook_secret=SecretStr(WEBHOOK_SECRET),
+            notify_poll_seconds=0.05,
             api_port=free_port(),
         )
-        worker = build_worker(client, task_queue=API_QUEUE, database_url=cfg.database_url, webhook_url=cfg.webhook_url)
+        worker = build_worker(client, task_queue=API_QUEUE, database_url=cfg.database_url)
+        dispatcher = build_dispatcher(cfg)
         api = uvicorn.Server(uvicorn.Config(create_app(cfg), host="127.0.0.1", port=cfg.api_port, log_level="warning"))
         receiver = uvicorn.Server(uvicorn.Config(hook_app, host="127.0.0.1", port=hook_port, log_level="warning"))
         tasks = [asyncio.create_task(s.serve()) for s in (api, receiver)]
         worker_task = asyncio.create_task(worker.run())
+        dispatcher_task = asyncio.create_task(dispatcher.run())
         while not (api.started and receiver.started):
             await asyncio.sleep(0.05)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{cfg.api_port}", timeout=30) as http:
             yield Stack(api=http, temporal=client, settings=cfg, hook=hook)
         api.should_exit = receiver.should_exit = True
         await asyncio.gather(*tasks)
+        dispatcher.stop()
+        await dispatcher_task
         await worker.shutdown()
         await worker_task
     finally:
@@ -67,14 +78,15 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
 
 
 def webhook_receiver(received: list[dict[str, str]]):  # type: ignore[no-untyped-def]
-    """The SMS gateway stand-in: a local HTTP receiver that keeps what it was sent."""
-    from fastapi import FastAPI
-
+    """The generic webhook's receiver: keeps what it was sent, once its signature checks."""
     app = FastAPI()
 
     @app.post("/hook")
-    async def hook(message: dict[str, str]) -> dict[str, bool]:
-        received.append(message)
+    async def hook(request: Request) -> dict[str, bool]:
+        body, headers = await request.body(), request.headers
+        if not verify_webhook(WEBHOOK_SECRET, headers["x-whistle-timestamp"], body, headers["x-whistle-signature"]):
+            raise HTTPException(401, "bad signature")
+        received.append(json.loads(body))
         return {"ok": True}
 
     return app

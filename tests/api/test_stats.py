@@ -17,7 +17,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from models.case import EventKind
 from models.policy import Directory, Tier, Unit
-from models.tables import CaseRow, EventRow
+from models.tables import CaseRow, EventRow, WhistleDepartmentRow
 from services import stats
 from tests.api.conftest import Stack, key
 
@@ -405,6 +405,20 @@ def test_service_counts_cases_once_rates_ties_and_window(session: Session) -> No
     add(s, "c", 6, EventKind.reply, "street-x", met=True)
     add(s, "c", 7, EventKind.rate, "street-x", level="very_satisfied", solved="true")
     closed_case(s, "c", "street-x", 7, "street-x", "rated", "very_satisfied")
+    s.add(
+        WhistleDepartmentRow(
+            case_id="c",
+            n=1,
+            unit_id="dept-x",
+            kind="ordinary",
+            whistler="street-x",
+            summoned_at=T0 + timedelta(minutes=2),
+            rated_at=T0 + timedelta(minutes=5),
+            speed=2,
+            cooperation=1,
+            result=3,
+        )
+    )
     # Outside the window below: an arrival, and a case closed later.
     add(s, "d", 120, EventKind.dispatch, "grid-x")
     closed_case(s, "e", "grid-x", 200, "grid-x", "rated", "very_unsatisfied")

@@ -66,9 +66,7 @@ async def test_repeat_while_the_worker_is_away_answers_from_the_read_model(stack
     }
     channel = key("hotline12345")
     async with api_with(stack, task_queue=queue, intake_wait_seconds=1.0) as api:
-        worker = build_worker(
-            stack.temporal, task_queue=queue, database_url=stack.settings.database_url, webhook_url=""
-        )
+        worker = build_worker(stack.temporal, task_queue=queue, database_url=stack.settings.database_url)
         async with worker:
             first = await api.post("/cases", json=body, headers=channel)
         assert first.status_code == 201, first.text

@@ -45,7 +45,7 @@ async def holiday_week(
     cal = cal.replace("holidays = []", f"holidays = [{wed + timedelta(days=1)}, {wed + timedelta(days=2)}]")
     cal = cal.replace("workdays = []", f"workdays = [{wed + timedelta(days=3)}]")
     (folder / "calendar.toml").write_text(cal)
-    w = build_worker(env.client, task_queue=HOLIDAY_QUEUE, database_url=db_url, policy_dir=folder, webhook_url="")
+    w = build_worker(env.client, task_queue=HOLIDAY_QUEUE, database_url=db_url, policy_dir=folder)
     task = asyncio.create_task(w.run())
     yield wed, folder
     await w.shutdown()

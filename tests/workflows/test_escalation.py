@@ -7,6 +7,7 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from models import payloads as pl
 from models import search
 from models.case import DeadlineKind, EventKind, SignAction, Status
 from tests.helpers import kinds, ready, search_attributes, start_case, timeline, unit
@@ -24,7 +25,7 @@ async def test_nobody_acts_case_climbs_every_tier_on_time_then_goes_to_the_super
     events = await timeline(h)
     climbs = [e for e in events if e.kind is EventKind.auto_escalate]
     assert [e.unit_id for e in climbs] == ["grid-a1-1", "comm-a1"]
-    assert [e.data["to"] for e in climbs] == ["comm-a1", "street-a"]
+    assert [e.data for e in climbs] == [pl.Moved(to="comm-a1"), pl.Moved(to="street-a")]
     for e in climbs:
         # Escalated when the slice ran out, to the second, and recorded as that tier's miss.
         assert e.deadline is not None and e.deadline.kind is DeadlineKind.tier and e.deadline.met is False

@@ -10,6 +10,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 
+from models import payloads as pl
 from models.case import (
     CaseView,
     CloseAction,
@@ -223,7 +224,7 @@ async def test_merge_tells_the_target_and_needs_one(client: Client, ticket: str)
     assert (await duplicate.result()).outcome is Outcome.merged
     events = await timeline(target)
     merged = [e for e in events if e.kind is EventKind.merged_in]
-    assert len(merged) == 1 and merged[0].data == {"from": duplicate.id}
+    assert len(merged) == 1 and merged[0].data == pl.MergedFrom(duplicate=duplicate.id)
     assert duplicate.id in merged[0].text and "同一地点同一问题" in merged[0].text
     assert merged[0].unit_id == (await target.query(CaseWorkflow.view)).holder
     assert (await target.query(CaseWorkflow.view)).status is Status.dispatched  # the target goes on as it was

@@ -1,7 +1,7 @@
 """Recorded histories replay with the current code; a changed workflow is caught by the same check.
 
 The files in tests/histories/, by prefix: `case_`/`whistle_` were recorded by the current code (rule set 2 of
-who is charged, behind the `case-rules-charged` marker); `rules1_` before rule set 2; `open_activity_` before
+who is charged, behind the `case-rules-2026-12` marker); `rules1_` before rule set 2; `open_activity_` before
 受理 took the policy snapshot; `calendar_activity_` before cases carried their calendar; `changed_` by a
 deliberately changed workflow, which the current code must refuse.
 """
@@ -20,7 +20,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import _Definition
 
 from workflows.case import CaseWorkflow
-from workflows.case_context import RULES_CHARGED_PATCH
+from workflows.case_context import RULES_2026_12_PATCH
 from workflows.whistle import WhistleWorkflow
 
 HERE = Path(__file__).parent.parent / "histories"
@@ -86,7 +86,7 @@ def test_histories_are_there() -> None:
         elif "whistle_" not in path.stem:
             assert "open_case" in activities, path.stem
         # A continued run carries its rule set in its state, not a marker.
-        marked = RULES_CHARGED_PATCH in patches(path) or path.stem.startswith("case_continued_last")
+        marked = RULES_2026_12_PATCH in patches(path) or path.stem.startswith("case_continued_last")
         assert marked is path.stem.startswith("case_"), path.stem
 
 

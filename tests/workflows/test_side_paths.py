@@ -9,6 +9,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from models import payloads as pl
 from models.case import (
     DeadlineKind,
     EventKind,
@@ -38,12 +39,14 @@ async def test_routing_fallback_and_lead_with_assisting_units(client: Client, ti
     view = await lift.query(CaseWorkflow.view)
     assert (view.holder, view.tier) == ("firm-lift", Tier.department), "an asset goes to its owner (先属主)"
     dispatch = next(e for e in await timeline(lift) if e.kind is EventKind.dispatch)
-    assert dispatch.data["rule"] == "属主" and dispatch.data["assisting"] == "dept-market"
+    assert isinstance(dispatch.data, pl.Dispatch)
+    assert dispatch.data.rule == "属主" and dispatch.data.assisting == ["dept-market"]
     rubbish = await start_case(client, f"{ticket}-rubbish", category="exposed_rubbish")
     await ready(rubbish)
     dispatch = next(e for e in await timeline(rubbish) if e.kind is EventKind.dispatch)
     # 先属地后属主: the grid leads, the owning department assists.
-    assert dispatch.unit_id == "grid-a1-1" and dispatch.data["assisting"] == "dept-sanitation"
+    assert dispatch.unit_id == "grid-a1-1" and isinstance(dispatch.data, pl.Dispatch)
+    assert dispatch.data.assisting == ["dept-sanitation"]
 
 
 async def test_an_emergency_runs_on_natural_minutes(env: WorkflowEnvironment, client: Client, ticket: str) -> None:

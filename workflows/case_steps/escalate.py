@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from models import payloads as pl
 from models.case import Actor, EscalateAction, EventKind
 from models.errors import ErrorCode
 from policy.routing import next_tier
@@ -21,7 +22,7 @@ async def _apply(c: CaseContext, a: EscalateAction) -> None:
     holder = c.holder
     above = next_tier(c.policy.directory, holder)
     assert above is not None
-    c.event(EventKind.escalate, a.actor, holder, say.escalated(c, above.name, a.reason), data={"to": above.id})
+    c.event(EventKind.escalate, a.actor, holder, say.escalated(c, above.name, a.reason), data=pl.Moved(to=above.id))
     await c.assign(above.id, above.tier)
 
 

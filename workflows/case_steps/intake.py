@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from models import payloads as pl
 from models.case import SYSTEM, Actor, DeadlineKind, EventKind, OpenCaseResult, Outcome, Role
 from models.io import OpenCaseInput
 from workflows import case_texts as say
@@ -41,7 +42,7 @@ async def receive(c: CaseContext, opened: OpenCaseResult | None) -> None:
         Actor(role=Role.channel, id=intake.channel),
         None,
         say.intake(c, p.category.name),
-        data={"category": p.category.id, "urgency": p.urgency.value, "policy": p.version},
+        data=pl.Intake(category=p.category.id, urgency=p.urgency, policy=p.version),
     )
     dispatch = c.book.add(DeadlineKind.dispatch, p.directory.supervisor.id, intake.reported_at, dispatch_plan)
     dispatch.closed_at = now
@@ -53,7 +54,7 @@ async def receive(c: CaseContext, opened: OpenCaseResult | None) -> None:
         SYSTEM,
         routing.lead,
         say.dispatched(c, routing, reply.due_at, reply_limit),
-        data={"rule": routing.rule, "assisting": ",".join(routing.assisting), "reply_due": reply.due_at.isoformat()},
+        data=pl.Dispatch(rule=routing.rule, assisting=routing.assisting, reply_due=reply.due_at),
         deadline=ref(dispatch),
     )
     await c.assign(routing.lead, routing.tier, announce=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from models import payloads as pl
 from models.case import EventKind, MergeAction, Outcome, Status
 from models.errors import ErrorCode
 from models.io import MergeNote
@@ -29,7 +30,13 @@ async def _apply(c: CaseContext, a: MergeAction) -> None:
             await workflow.get_external_workflow_handle(a.into_case_id).signal(MERGED_IN_SIGNAL, note)
         except ApplicationError as err:
             raise reject(ErrorCode.merge_target_not_found, f"合并目标{a.into_case_id}不存在或已销号") from err
-    c.event(EventKind.merge, a.actor, c.s.holder, say.merged(a.into_case_id, a.reason), data={"into": a.into_case_id})
+    c.event(
+        EventKind.merge,
+        a.actor,
+        c.s.holder,
+        say.merged(a.into_case_id, a.reason),
+        data=pl.MergedInto(into=a.into_case_id),
+    )
     await c.close(Outcome.merged, a.actor, say.merged_closure(a.into_case_id))
 
 
@@ -42,7 +49,7 @@ def merged_in(c: CaseContext, note: MergeNote) -> None:
         None,
         c.s.holder,
         say.merged_in(c, note.case_id, note.reason),
-        data={"from": note.case_id},
+        data=pl.MergedFrom(duplicate=note.case_id),
         actor_label=note.actor,
     )
     c.timer.poke()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from temporalio import workflow
 
+from models import payloads as pl
 from models.case import SYSTEM, Deadline, DeadlineKind, EventKind, Status
 from policy.routing import next_tier
 from workflows import case_texts as say
@@ -56,7 +57,7 @@ async def _missed(c: CaseContext, d: Deadline) -> None:
                 SYSTEM,
                 d.unit_id,
                 say.auto_escalated(c, d.unit_id, above.name),
-                data={"to": above.id},
+                data=pl.Moved(to=above.id),
                 deadline=ref(d),
             )
             await c.assign(above.id, above.tier)

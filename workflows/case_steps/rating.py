@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from temporalio import workflow
 
+from models import payloads as pl
 from models.case import SYSTEM, UNSATISFIED, DeadlineKind, EventKind, Outcome, RateAction, Rating, Status
 from models.policy import Tier
 from workflows import case_texts as say
@@ -22,7 +23,7 @@ async def _rate(c: CaseContext, a: RateAction) -> None:
         a.actor,
         c.s.replied_by,
         say.rated(a.level, a.solved),
-        data={"level": a.level, "solved": str(a.solved).lower(), "replied_by": c.s.replied_by or ""},
+        data=pl.Rated(level=a.level, solved=a.solved, replied_by=c.s.replied_by),
         deadline=ref(closed[0]) if closed else None,
     )
     if a.level not in UNSATISFIED:
@@ -45,7 +46,7 @@ async def _rate(c: CaseContext, a: RateAction) -> None:
         SYSTEM,
         replied_by,
         say.reopened(c, c.s.reopen_count, replied_by, rules.reopen_limit),
-        data={"n": str(c.s.reopen_count)},
+        data=pl.Reopened(n=c.s.reopen_count),
     )
     await c.assign(replied_by, c.tier_of(replied_by), reply_limit=rules.reopen_limit)
 
@@ -59,7 +60,7 @@ async def window_passed(c: CaseContext) -> None:
         SYSTEM,
         c.s.replied_by,
         say.unrated(),
-        data={"level": "unrated", "replied_by": c.s.replied_by or ""},
+        data=pl.Rated(level="unrated", replied_by=c.s.replied_by),
     )
     await c.close(Outcome.unrated, SYSTEM, "未评价，期满销号")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temporalio import workflow
 
+from models import payloads as pl
 from models.case import Actor, DeadlineKind, EventKind, ReplyAction, Status
 from models.errors import ErrorCode
 from workflows import case_texts as say
@@ -32,7 +33,7 @@ async def _apply(c: CaseContext, a: ReplyAction) -> None:
         a.actor,
         holder,
         say.replied(c, a.result),
-        data={"contacted_reporter": str(a.contacted_reporter).lower()},
+        data=pl.Replied(contacted_reporter=a.contacted_reporter),
         deadline=ref(reply) if reply else None,
     )
 

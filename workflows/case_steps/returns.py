@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from models import payloads as pl
 from models.case import Actor, EventKind, PendingReturn, RedispatchAction, ReturnAction, ReturnDecision, Status
 from models.errors import ErrorCode
 from policy.routing import approver
@@ -44,7 +45,7 @@ async def _decide(c: CaseContext, a: ReturnDecision) -> None:
             a.actor,
             pending.unit_id,
             say.return_approved(c, pending.unit_id, a.to_unit, a.reason),
-            data={"to": a.to_unit},
+            data=pl.Moved(to=a.to_unit),
         )
         await c.assign(a.to_unit, c.tier_of(a.to_unit))
     else:
@@ -69,7 +70,7 @@ async def _redispatch(c: CaseContext, a: RedispatchAction) -> None:
         a.actor,
         a.to_unit,
         say.redispatched(c, a.to_unit, a.reason),
-        data={"from": c.s.holder or "", "to": a.to_unit},
+        data=pl.Moved(to=a.to_unit, from_unit=c.s.holder),
     )
     await c.assign(a.to_unit, c.tier_of(a.to_unit))
 

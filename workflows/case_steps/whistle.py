@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temporalio import workflow
 
+from models import payloads as pl
 from models.case import Actor, EventKind, Status, WhistleAction, WhistleInput, WhistleSummary
 from models.errors import ErrorCode
 from models.io import WhistleNote
@@ -13,8 +14,6 @@ from workflows.case_context import CaseContext
 from workflows.case_steps.base import Step, known_unit, no_whistle
 from workflows.common import reject
 from workflows.whistle import WhistleWorkflow
-
-WHISTLE_DUES = ("report", "contact", "finish")
 
 
 def _guard(c: CaseContext, actor: Actor) -> None:
@@ -64,12 +63,14 @@ async def _apply(c: CaseContext, a: WhistleAction) -> None:
         a.actor,
         holder,
         say.whistled(c, a.kind, a.departments, a.reason),
-        data={
-            "n": str(n),
-            "kind": a.kind.value,
-            "departments": ",".join(a.departments),
-            **({f"{k}_due": d.due_at.isoformat() for k, d in zip(WHISTLE_DUES, plans, strict=True)} if plans else {}),
-        },
+        data=pl.Whistled(
+            n=n,
+            kind=a.kind,
+            departments=a.departments,
+            report_due=plans[0].due_at if plans else None,
+            contact_due=plans[1].due_at if plans else None,
+            finish_due=plans[2].due_at if plans else None,
+        ),
     )
 
 
