@@ -108,7 +108,8 @@ def fill(database_url: str, cases: int, seed: int = 7) -> dict[str, int]:
                  "reported_at": at + timedelta(minutes=30) if dept in reporting else None,
                  "report_in_time": True if dept in reporting else None, "contacted_at": None,
                  "released_at": None if running else at + timedelta(hours=5),
-                 "rating": None if running else "5/4/5", "closed": not running}
+                 "rated_at": None if running else at + timedelta(hours=6), "speed": None if running else 5,
+                 "cooperation": None if running else 4, "result": None if running else 5, "closed": not running}
                 for dept in summoned
             ]  # fmt: skip
         if not running:

@@ -1,5 +1,5 @@
-"""What the case page reads besides the API's own views: the case's facts, its whistles, the actions the
-workflow offers an actor, and the case's notifications.
+"""What the case page reads besides the API's own views: the case's facts, its whistles, and the actions the
+workflow offers an actor.
 
 Each is one small function, so that a change of where a thing is kept is a change in one place.
 """
@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from models.case import Actor, CaseInput, CaseView, Intake, WhistleSummary
 from models.policy import Directory
 from models.reads import WhistleRecord
-from models.tables import NotificationRow
 from services import queries
 from services.intake import case_handle, whistle_handle
 from workflows.case import CaseWorkflow
@@ -90,21 +89,3 @@ async def whistle_actions(client: Client, workflow_id: str, actor: Actor) -> lis
     except (WorkflowQueryFailedError, RPCError):
         return []
     return [n.value for n in names]
-
-
-@dataclass(frozen=True)
-class Notification:
-    recipient: str
-    text: str
-    created_at: datetime
-    delivered_at: datetime | None
-
-
-def notifications_for(session: Session, case_id: str) -> list[Notification]:
-    """The messages a case sent (to whom, what, when, delivered or not)."""
-    rows = session.exec(
-        select(NotificationRow)
-        .where(NotificationRow.case_id == case_id)
-        .order_by(col(NotificationRow.seq), col(NotificationRow.idx))
-    ).all()
-    return [Notification(r.recipient, r.text, r.created_at, r.delivered_at) for r in rows]

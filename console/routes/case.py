@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.deps import PartsDep, SessionDep, TemporalDep, readable
 from api.errors import ApiError
 from api.routes.cases import read_case, read_timeline, reveal_reporter
+from api.routes.notifications import case_notifications, resend_notification
 from console import records, web
 from console.accounts import User
 from console.web import PREFIX, CurrentUser
@@ -79,7 +80,7 @@ async def case_context(
     }
     context["offered"] = {*actions, *(whistle_key(w.summary.n, a) for w in context["whistles"] for a in w.actions)}
     if supervisor:
-        context["notifications"] = await run_in_threadpool(records.notifications_for, session, case_id)
+        context["notifications"] = (await run_in_threadpool(case_notifications, case_id, parts, session, who)).data
         context["reveals"] = await run_in_threadpool(queries.reveals, session, case_id=case_id)
     return context
 
@@ -162,3 +163,25 @@ def reveal(request: Request, case_id: str, user: CurrentUser, session: SessionDe
             return not_found(request, err)
         return web.page(request, "_reporter.html", {"error": err.message}, status=err.status)
     return web.page(request, "_reporter.html", {"name": shown.name, "phone": shown.phone, "error": None})
+
+
+@router.post(
+    "/{case_id}/notifications/{notification_id}/resend", response_class=HTMLResponse, dependencies=web.Protected
+)
+def resend(
+    request: Request, case_id: str, notification_id: int, user: CurrentUser, session: SessionDep, parts: PartsDep
+) -> HTMLResponse:
+    """重发 a notification that failed or found no channel (the API's own resend); the list shows its new state."""
+    web.require(user, Role.supervisor)
+    who = web.principal(user)
+    try:
+        readable(session, who, case_id)
+    except ApiError as err:
+        return not_found(request, err)
+    try:
+        resend_notification(case_id, notification_id, parts, session, who)
+        error = None
+    except ApiError as err:  # not one that failed, or not this case's
+        error = err.message
+    listed = case_notifications(case_id, parts, session, who).data
+    return web.page(request, "_notifications.html", {"notifications": listed, "case_id": case_id, "error": error})

@@ -22,6 +22,7 @@ from playwright.async_api import Browser, BrowserContext, Locator, Page, async_p
 from api.main import create_app
 from config import Settings
 from console.accounts import DEMO_PASSWORD
+from notifications.__main__ import build_dispatcher
 from policy import POLICY_DIR
 from scripts.run import free_port, stop_process
 from tests.servers import dev_server, with_retry
@@ -160,11 +161,12 @@ async def console(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Con
             policy_dir=policy_dir,
             demo_keys=True,
             webhook_url="",
+            notify_poll_seconds=0.2,
         )
-        worker = build_worker(
-            client, task_queue=QUEUE, database_url=cfg.database_url, policy_dir=policy_dir, webhook_url=""
-        )
-        worker_task = asyncio.create_task(worker.run())
+        worker = build_worker(client, task_queue=QUEUE, database_url=cfg.database_url, policy_dir=policy_dir)
+        # The demo's notification policy has no channels: the dispatcher marks every notice "no_channel".
+        dispatcher = build_dispatcher(cfg)
+        worker_task, dispatcher_task = asyncio.create_task(worker.run()), asyncio.create_task(dispatcher.run())
         api, api_task, api_port = await with_retry("console api", lambda: serve(create_app(cfg)))
         base = f"http://127.0.0.1:{api_port}"
         shots = Path(os.environ.get("CONSOLE_SCREENSHOTS") or folder / "shots")
@@ -176,6 +178,8 @@ async def console(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Con
             await browser.close()
         api.should_exit = True
         await api_task
+        dispatcher.stop()
+        await dispatcher_task
         await worker.shutdown()
         await worker_task
     finally:

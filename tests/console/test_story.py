@@ -177,7 +177,15 @@ async def supervisor_reads_the_figures(console: Console, case_id: str, first: st
 
     # The supervisor reads the case's whole record: its notifications, and the Temporal history link.
     await page.goto(f"{console.base}/console/cases/{case_id}")
-    await expect(page.locator("#notifications")).to_contain_text("吹哨")
+    notices = page.locator("#notifications")
+    await expect(notices).to_contain_text("吹哨")
+    # No channel is configured in the demo: each notice says so, and may be sent again once one is.
+    stuck = notices.locator("tr[data-state='no_channel']")
+    await expect(stuck.first).to_contain_text("无可用渠道")
+    before = await stuck.count()
+    await stuck.first.locator("button:has-text('重发')").click()
+    await expect(notices.locator(".error")).to_have_count(0)
+    await expect(notices.locator("tr[data-state='queued'], tr[data-state='no_channel']")).to_have_count(before)
     await expect(page.locator("#timeline li[data-kind='close']")).to_be_visible()
     link = page.locator("#facts a[href*='/workflows/']")
     assert (await link.get_attribute("href") or "").endswith(f"/workflows/{case_id}")
