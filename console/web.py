@@ -29,6 +29,7 @@ from console import accounts
 from console.accounts import User
 from models.case import DEADLINE_LABEL, EVENT_LABEL, RATING_LABEL, STATUS_LABEL, WHISTLE_KIND_LABEL, Role
 from models.policy import Tier
+from services.queries import aware
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "/console"
@@ -95,14 +96,9 @@ env.globals.update(
     TIER_LABEL={k.value: v for k, v in TIER_LABEL.items()},
     URGENCY_LABEL={k.value: v for k, v in URGENCY_LABEL.items()},
     WHISTLE_KIND_LABEL={k.value: v for k, v in WHISTLE_KIND_LABEL.items()},
-    ROLE_LABEL={Role.unit.value: "单位", Role.supervisor.value: "督办", Role.channel.value: "受理渠道"},
 )
 ZONE = ZoneInfo("Asia/Shanghai")
-
-
-def aware(at: datetime) -> datetime:
-    # SQLite hands datetimes back naive; they were stored in UTC.
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+"""The city's own time, from its policy's calendar (`install` sets it)."""
 
 
 def local(at: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
