@@ -167,7 +167,14 @@ def start_options(
     already struck off is never started again."""
     case_id = case_id_for(intake.channel, intake.channel_ticket_id)
     opened = snapshot_case(policy, intake, datetime.now(UTC).date()) if policy else None
+    category = opened.policy.category.name if opened else intake.category
     return {
+        # What the Temporal Web UI's list shows of the case (the case keeps its current holder in its details).
+        "static_summary": f"{intake.title}（{category}）",
+        "static_details": (
+            f"**{intake.title}**  \n类别：{category}  \n渠道：{intake.channel}，工单 {intake.channel_ticket_id}  \n"
+            f"网格：{intake.location.grid_id}，{intake.location.address}"
+        ),
         "arg": CaseInput(
             intake=intake,
             case_id=case_id,

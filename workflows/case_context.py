@@ -39,6 +39,7 @@ from models.case import (
 from models.errors import ErrorCode
 from models.io import CaseRowData, RecordInput
 from models.policy import Limit, Tier
+from workflows import case_texts as say
 from workflows.case_texts import Line, assigned, closed
 from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, plan, reject
 from workflows.deadlines import DeadlineBook
@@ -242,6 +243,8 @@ class CaseContext:
         s.projected_seq, s.pending_notices = upto, s.pending_notices[len(notices) :]
         self.sealed_reporter = None
         self._search_attributes(row.urgency or "")
+        # Not in the history: the Temporal Web UI shows it beside the case's summary.
+        workflow.set_current_details(say.current_details(self))
 
     def _search_attributes(self, urgency: str) -> None:
         s = self.s

@@ -50,6 +50,14 @@ def duration(d: timedelta) -> str:
     return f"{hours / 24:.1f}天" if hours >= 24 else f"{hours:.1f}小时"
 
 
+def current_details(c: CaseContext) -> str:
+    """The case as the Temporal Web UI shows it beside its summary (Temporal's markdown)."""
+    s = c.s
+    due = f"  \n下一时限：{c.local(s.next_deadline)}" if s.next_deadline else ""
+    overdue = "  \n**已超期**" if s.overdue else ""
+    return f"**{STATUS_LABEL[s.status]}**  \n承办：{c.name(s.holder)}{due}{overdue}"
+
+
 # ------------------------------------------------------------------------------------------ 受理, 派单
 
 

@@ -212,3 +212,13 @@ async def test_merge_needs_a_target_and_shows_in_its_timeline(stack: Stack) -> N
             break
         await asyncio.sleep(0.1)
     assert len(merged) == 1 and duplicate in merged[0]["text"], tl
+
+
+async def test_the_temporal_web_ui_lists_a_case_by_its_title_and_holder(stack: Stack) -> None:
+    case_id = (await post(stack, CHANNEL, "/cases", new_case(title="楼道堆物"))).json()["case_id"]
+    handle = stack.temporal.get_workflow_handle(case_id)
+    desc = await handle.describe()
+    assert await desc.static_summary() == "楼道堆物（违法建设）"
+    assert "grid-a1-1" in (await desc.static_details() or "")
+    meta = await handle.query("__temporal_workflow_metadata")
+    assert "待签收" in meta.current_details and "多福巷社区第一网格" in meta.current_details
