@@ -76,11 +76,15 @@ class Settings(BaseSettings):
     """Cases the worker keeps in memory (temporalio's default), shared among its processes; a case not among them
     is rebuilt from its history (replayed) for its next task."""
     demo_keys: bool = False
-    """Seed `demo-<actor id>` keys for every actor of the directory (what `make run` does)."""
+    """Seed `demo-<actor id>` keys for every actor of the directory (what `make run` does), and console accounts."""
     max_body_bytes: PositiveInt = 1_000_000
     """Requests with a larger body are refused (413) before anything reads them."""
     open311_public_reads: bool = False
     """Open311 GET requests without an api_key (the standard allows it): every case, without its reporter."""
+    console_secret: str = "development-only-console-secret-change-me"
+    """Signs the console's session cookies; must be set outside development."""
+    console_idle_minutes: PositiveInt = 30
+    """A console session left idle this long returns to the login page (and back to where it was)."""
 
     @property
     def intake_wait(self) -> timedelta:
@@ -133,6 +137,8 @@ class Settings(BaseSettings):
             )
         if self.webhook_url and self.webhook_secret.get_secret_value().startswith("development-only"):
             raise ValueError(f"WEBHOOK_SECRET must be set with ENVIRONMENT={self.environment} when WEBHOOK_URL is")
+        if self.console_secret.startswith("development-only"):
+            raise ValueError(f"CONSOLE_SECRET must be set with ENVIRONMENT={self.environment}")
         return self
 
 

@@ -30,6 +30,7 @@ from activities.db import engine_for
 from activities.vault import ReporterVault
 from api import auth
 from config import settings
+from console.cli import accounts_app
 from models import case as m
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS
 from models.case import DEADLINE_LABEL, EVENT_LABEL, Actor, CaseEvent, CaseView, Deadline, Intake, Role, WhistleView
@@ -324,6 +325,7 @@ def show(case_id: str) -> None:
 # ------------------------------------------------------------------------------------------ keys
 keys_app = typer.Typer(help="API 密钥：签发与吊销（管理员操作，直接写读模型数据库）", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(accounts_app, name="accounts")
 
 
 class KeyRole(StrEnum):

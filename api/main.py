@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
+import console
 import logs
 from activities.db import SchemaError, engine_for
 from activities.vault import ReporterVault
@@ -22,6 +23,7 @@ from api.deps import Parts
 from api.edge import Edge
 from api.routes import actions, cases, directory, notifications, ops, stats
 from config import Settings, settings
+from console import accounts
 from policy import load_policy
 
 log = structlog.get_logger(__name__)
@@ -48,8 +50,10 @@ def create_app(config: Settings | None = None) -> FastAPI:
         policy = load_policy(config.policy_dir)
         if config.demo_keys:
             log.info("demo_keys_seeded", added=auth.seed_demo_keys(engine, policy))
+            log.info("demo_accounts_seeded", added=accounts.seed_demo(engine, policy))
         else:
             log.info("demo_keys_removed", removed=auth.remove_demo_keys(engine, policy))
+            log.info("demo_accounts_removed", removed=accounts.remove_demo(engine))
         return Parts(settings=config, engine=engine, vault=ReporterVault(engine, config.vault_key), policy=policy)
 
     @asynccontextmanager
@@ -98,6 +102,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
     for module in (directory, cases, actions, notifications, stats, open311, ops):
         app.include_router(module.router)
     app.include_router(cases.queue_router)
+    console.install(app, config)
     return app
 
 

@@ -26,6 +26,14 @@ class Urgency(StrEnum):
     complex = "complex"
 
 
+URGENCY_LABEL: dict[Urgency, str] = {
+    Urgency.emergency: "紧急",
+    Urgency.time_sensitive: "急",
+    Urgency.general: "一般",
+    Urgency.complex: "疑难",
+}
+
+
 class Tier(StrEnum):
     grid = "grid"
     community = "community"

@@ -195,3 +195,22 @@ class RevealAudit(SQLModel, table=True):
     unit_id: str | None = None
     at: datetime
     request_id: str | None = None
+
+
+class ConsoleAccount(SQLModel, table=True):
+    """A person who logs in to the console: bound to one unit, to the supervisor unit, or to a channel."""
+
+    __tablename__ = "console_accounts"
+
+    username: str = Field(primary_key=True)
+    name: str
+    role: str = Field(description="unit, supervisor or channel")
+    unit_id: str | None = Field(default=None, description="the unit a unit member or supervisor acts for")
+    channel_id: str | None = Field(default=None, description="the channel an operator takes cases for")
+    password_hash: str = Field(description="argon2id")
+    failed_logins: int = Field(default=0, description="consecutive failed logins since the last success")
+    locked_until: datetime | None = None
+    sessions_valid_after: datetime | None = Field(default=None, description="logout ends every earlier session")
+    demo: bool = Field(default=False, description="seeded by the demo; removed when the API runs without it")
+    created_at: datetime
+    last_login_at: datetime | None = None

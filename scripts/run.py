@@ -30,6 +30,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 import logs
 from config import ROOT, Settings, bundled_binary, settings
+from console.accounts import DEMO_PASSWORD
 from models.search import ALL_KEYS
 from processes import die_with_parent
 from temporal_client import connect
@@ -299,9 +300,10 @@ def _banner(cfg: Settings, *, api: bool, embedded: bool, demo_keys: bool = False
     ]
     if api:
         base = f"http://{cfg.api_host}:{cfg.api_port}"
-        lines += [f"  API             {base}", f"  API docs        {base}/docs"]
+        lines += [f"  API             {base}", f"  API docs        {base}/docs", f"  Console         {base}/console/"]
         if demo_keys:
             lines.append("  API keys        demo-<actor id>, e.g. Authorization: Bearer demo-hotline12345")
+            lines.append(f"  Console logins  <unit id>, supervisor-12345 or hotline12345, password {DEMO_PASSWORD}")
     if embedded:
         lines.append(f"  Temporal log    {_shown(TEMPORAL_LOG)} (state in {_shown(TEMPORAL_DB)})")
     lines += ["  Demo            .venv/bin/python starter.py demo", ""]

@@ -44,12 +44,12 @@ def test_production_refuses_demo_keys_and_a_weak_vault_key(command: list[str], e
 
 
 def test_production_starts_with_a_strong_key_and_make_run_adds_no_demo_keys() -> None:
-    cfg = Settings(environment="production", vault_key=STRONG_KEY)
+    cfg = Settings(environment="production", vault_key=STRONG_KEY, console_secret=STRONG_KEY)
     assert cfg.production and not cfg.demo_keys
     assert "DEMO_KEYS" not in run.api_environment(cfg, {"PATH": "/bin"})
     assert not run.demo_keys_on(cfg)
     with pytest.raises(ValidationError, match="DEMO_KEYS"):
-        Settings(environment="production", vault_key=STRONG_KEY, demo_keys=True)
+        Settings(environment="production", vault_key=STRONG_KEY, console_secret=STRONG_KEY, demo_keys=True)
     for weak in ("a" * 40, "development-only-vault-key-change-me", "short"):
         with pytest.raises(ValidationError, match="VAULT_KEY is too weak"):
             Settings(environment="production", vault_key=weak)

@@ -19,7 +19,7 @@ from api.open311.schemas import (
     Service,
     ServiceDefinition,
 )
-from models.policy import Category, OwnerRule, Policy, Tier, Urgency
+from models.policy import URGENCY_LABEL, Category, OwnerRule, Policy, Tier
 
 router = APIRouter()
 discovery_router = APIRouter()
@@ -27,12 +27,6 @@ discovery_router = APIRouter()
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = datetime(2026, 12, 1, tzinfo=UTC)
 """When what this endpoint offers last changed (formats, attributes, errors)."""
-URGENCY_LABEL = {
-    Urgency.emergency: "紧急",
-    Urgency.time_sensitive: "急",
-    Urgency.general: "一般",
-    Urgency.complex: "疑难",
-}
 OWNER_RULE_LABEL = {
     OwnerRule.locality: "先属地后属主",
     OwnerRule.owner: "先属主后属地",

@@ -72,6 +72,8 @@ def budget(examples: int) -> settings:
         max_examples=examples,
         deadline=None,
         database=None,
+        # The same examples every run: a failure is reproduced by running the test again, never luck.
+        derandomize=True,
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
         suppress_health_check=list(HealthCheck),
     )

@@ -1,0 +1,91 @@
+"""What the case page reads besides the API's own views: the case's facts, its whistles, and the actions the
+workflow offers an actor.
+
+Each is one small function, so that a change of where a thing is kept is a change in one place.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
+from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.service import RPCError
+
+from models.case import Actor, CaseInput, CaseView, Intake, WhistleSummary
+from models.policy import Directory
+from models.reads import WhistleRecord
+from services import queries
+from services.intake import case_handle, whistle_handle
+from workflows.case import CaseWorkflow
+from workflows.whistle import WhistleWorkflow
+
+QUERY_TIMEOUT = timedelta(seconds=5)
+_INTAKES: OrderedDict[str, Intake] = OrderedDict()
+_INTAKES_KEPT = 2000
+
+
+async def intake_of(client: Client, case_id: str) -> Intake | None:
+    """受理 as the channel handed it over (description, address, attachments): the input the case's workflow
+    was started with, which a case carries through continue-as-new. It never changes, so it is kept."""
+    if case_id in _INTAKES:
+        _INTAKES.move_to_end(case_id)
+        return _INTAKES[case_id]
+    try:
+        async for event in case_handle(client, case_id).fetch_history_events(page_size=1, rpc_timeout=QUERY_TIMEOUT):
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            (inp,) = await client.data_converter.decode(payloads, [CaseInput])
+            break
+        else:
+            return None
+    except RPCError:
+        return None
+    _INTAKES[case_id] = inp.intake
+    if len(_INTAKES) > _INTAKES_KEPT:
+        _INTAKES.popitem(last=False)
+    return inp.intake
+
+
+@dataclass(frozen=True)
+class WhistlePanel:
+    summary: WhistleSummary
+    record: WhistleRecord | None
+    """As the read model has it; None until the whistle's first record is written."""
+    actions: list[str]
+
+
+async def whistles_of(
+    session: Session, client: Client, view: CaseView, actor: Actor | None, directory: Directory
+) -> list[WhistlePanel]:
+    """Each whistle of the case: who was summoned, reported (in time or not), was released and rated, and what
+    the actor may do on it now."""
+    panels = []
+    for w in view.whistles:
+        record = await run_in_threadpool(queries.whistle, session, case_id=view.case_id, n=w.n, directory=directory)
+        actions = await whistle_actions(client, w.workflow_id, actor) if actor and w.active else []
+        panels.append(WhistlePanel(summary=w, record=record, actions=actions))
+    return panels
+
+
+async def case_actions(client: Client, case_id: str, actor: Actor) -> list[str]:
+    """The actions the case would accept from the actor now, as the workflow's own checks say."""
+    try:
+        names = await case_handle(client, case_id).query(
+            CaseWorkflow.available_actions, actor, rpc_timeout=QUERY_TIMEOUT
+        )
+    except (WorkflowQueryFailedError, RPCError):
+        return []
+    return [n.value for n in names]
+
+
+async def whistle_actions(client: Client, workflow_id: str, actor: Actor) -> list[str]:
+    try:
+        names = await whistle_handle(client, workflow_id).query(
+            WhistleWorkflow.available_actions, actor, rpc_timeout=QUERY_TIMEOUT
+        )
+    except (WorkflowQueryFailedError, RPCError):
+        return []
+    return [n.value for n in names]

@@ -1,0 +1,117 @@
+"""Actions on a case (or one of its whistles) from the case page's forms.
+
+Each goes through the workflow update the API's `CASE_ACTIONS`/`WHISTLE_ACTIONS` name for it, with the
+engine's own model; a refusal is the workflow's own message (mapped by the API's `from_update`), shown on
+the form, and the case stays as it was.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import ValidationError
+from temporalio.client import RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from api.deps import PartsDep, SessionDep, TemporalDep, readable
+from api.errors import ApiError, busy, from_rpc, from_update
+from console import forms, web
+from console.routes.board import board_panel
+from console.routes.case import Feedback, not_found, render_case, whistle_key
+from console.web import PREFIX, CurrentUser
+from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
+from models.case import Action, CaseView, WhistleView
+from models.tables import CaseRow
+
+router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)
+
+CASE_SPECS = {s.name.value: s for s in CASE_ACTIONS}
+WHISTLE_SPECS = {s.name.value: s for s in WHISTLE_ACTIONS}
+
+
+@router.post("/{case_id}/act/{name}", dependencies=web.Protected)
+async def act_on_case(
+    request: Request,
+    case_id: str,
+    name: str,
+    user: CurrentUser,
+    session: SessionDep,
+    parts: PartsDep,
+    temporal: TemporalDep,
+) -> Response:
+    spec = CASE_SPECS.get(name)
+    return await _act(request, case_id, spec, case_id, name, user, session, parts, temporal)
+
+
+@router.post("/{case_id}/whistles/{n}/act/{name}", dependencies=web.Protected)
+async def act_on_whistle(
+    request: Request,
+    case_id: str,
+    n: int,
+    name: str,
+    user: CurrentUser,
+    session: SessionDep,
+    parts: PartsDep,
+    temporal: TemporalDep,
+) -> Response:
+    spec = WHISTLE_SPECS.get(name)
+    key = whistle_key(n, name)
+    return await _act(request, case_id, spec, f"{case_id}/whistle/{n}", key, user, session, parts, temporal)
+
+
+async def _act(
+    request: Request,
+    case_id: str,
+    spec: ActionSpec[Action] | None,
+    workflow_id: str,
+    shown_as: str,
+    user: web.User,
+    session: SessionDep,
+    parts: PartsDep,
+    temporal: TemporalDep,
+) -> Response:
+    try:
+        row: CaseRow = await run_in_threadpool(readable, session, web.principal(user), case_id)
+    except ApiError as err:
+        return not_found(request, err)
+    if spec is None:
+        return not_found(request, ApiError(404, "NotFound", "没有这项操作"))
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k not in forms.SKIPPED}
+    seen = form.get("seq")
+    stale = isinstance(seen, str) and seen.isdigit() and int(seen) != row.last_seq
+    key = form.get("request_id")
+    feedback = Feedback(action=shown_as, values=values, stale=stale)
+    status = 200
+    try:
+        action = spec.model(
+            actor=user.actor, request_id=key if isinstance(key, str) and key else None, **forms.parse(spec.model, form)
+        )
+    except ValidationError as err:
+        feedback.error, status = forms.explain(err), 422
+    else:
+        try:
+            await temporal.get_workflow_handle(workflow_id).execute_update(
+                spec.update, action, result_type=WhistleView if spec.whistle else CaseView
+            )
+        except WorkflowUpdateFailedError as err:
+            refused = from_update(err)
+            feedback.error, status = refused.message, refused.status
+        except RPCTimeoutOrCancelledError:
+            slow = busy()
+            feedback.error, status = slow.message, slow.status
+        except RPCError as err:
+            refused = from_rpc(err)
+            feedback.error, status = refused.message, refused.status
+        else:
+            feedback.done, feedback.stale, feedback.values = spec.summary, False, {}
+    if web.is_htmx(request) and form.get("panel") == "board":
+        return await board_panel(request, user, session, parts, temporal, case_id, feedback=feedback, status=status)
+    if web.is_htmx(request):
+        return await render_case(
+            request, user, session, parts, temporal, case_id, feedback=feedback, status=status, part=True
+        )
+    if feedback.error is None:
+        return web.see_other(f"{PREFIX}/cases/{case_id}?done={spec.name}")
+    return await render_case(request, user, session, parts, temporal, case_id, feedback=feedback, status=status)

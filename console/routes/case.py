@@ -1,0 +1,187 @@
+"""The case page: facts, location, holder, deadlines, timeline, whistles, and the actions this user may take.
+
+Read through the API's own functions (`read_case`, `read_timeline`: the same authorization), so a case the
+user may not read looks exactly like a case that does not exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+
+from api.deps import PartsDep, SessionDep, TemporalDep, readable
+from api.errors import ApiError
+from api.routes.cases import read_case, read_timeline, reveal_reporter
+from api.routes.notifications import case_notifications, resend_notification
+from console import records, web
+from console.accounts import User
+from console.web import PREFIX, CurrentUser
+from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS
+from models.case import Role, Status
+from services import queries
+
+router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)
+SUMMARY = {s.name.value: s.summary for s in (*CASE_ACTIONS, *WHISTLE_ACTIONS)}
+
+
+@dataclass
+class Feedback:
+    """How the last action went, shown on its form (refusal) or above the actions (done)."""
+
+    action: str | None = None
+    error: str | None = None
+    done: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    stale: bool = False
+
+
+def whistle_key(n: int, action: str) -> str:
+    """How a whistle's action is named on the page (and in its request id): one case may have several."""
+    return f"whistle-{n}-{action}"
+
+
+def request_id(user: User, case_id: str, seq: int, action: str) -> str:
+    """One key per person, case state and action: the same form sent twice is refused as 重复提交."""
+    digest = hashlib.sha256(f"{user.username}|{case_id}|{seq}|{action}".encode()).hexdigest()
+    return f"c{digest[:40]}"
+
+
+async def case_context(
+    user: User, session: SessionDep, parts: PartsDep, temporal: TemporalDep, case_id: str
+) -> dict[str, Any]:
+    """Everything the case page shows; raises the API's 404 for a case the user may not read."""
+    who = web.principal(user)
+    detail = await read_case(case_id, who, session, temporal)
+    row = await run_in_threadpool(readable, session, who, case_id)
+    timeline = await run_in_threadpool(read_timeline, case_id, who, session)
+    view = detail.case
+    actor = user.actor
+    actions = await records.case_actions(temporal, case_id, actor) if view.status is not Status.closed else []
+    supervisor = user.role is Role.supervisor
+    context: dict[str, Any] = {
+        "case": view,
+        "deadlines": detail.deadlines,
+        "events": timeline.data,
+        "intake": await records.intake_of(temporal, case_id),
+        "actions": actions,
+        "whistles": await records.whistles_of(session, temporal, view, actor, parts.policy.directory),
+        "policy": parts.policy,
+        "ui_url": detail.ui_url if supervisor else None,
+        "may_reveal": queries.may_reveal(row=row, role=who.role, actor=who.actor),
+        "sees_reporter": queries.sees_reporter(
+            channel=row.channel, holder=row.holder, status=row.status, role=who.role, actor=who.actor
+        ),
+        "request_id": lambda action: request_id(user, case_id, view.last_seq, action),
+    }
+    context["offered"] = {*actions, *(whistle_key(w.summary.n, a) for w in context["whistles"] for a in w.actions)}
+    if supervisor:
+        context["notifications"] = (await run_in_threadpool(case_notifications, case_id, parts, session, who)).data
+        context["reveals"] = await run_in_threadpool(queries.reveals, session, case_id=case_id)
+    return context
+
+
+def poll_url(case_id: str) -> str:
+    return f"{PREFIX}/cases/{case_id}/part"
+
+
+def not_found(request: Request, err: ApiError) -> HTMLResponse:
+    """A missing case and one the user may not read get the same page."""
+    if err.status in (403, 404):
+        text = "诉求不存在，或不在本单位的办理范围内。"
+        return web.page(request, "message.html", {"title": "诉求不存在", "text": text}, status=404)
+    return web.page(request, "message.html", {"title": "暂时无法显示", "text": err.message}, status=err.status)
+
+
+async def render_case(
+    request: Request,
+    user: User,
+    session: SessionDep,
+    parts: PartsDep,
+    temporal: TemporalDep,
+    case_id: str,
+    *,
+    feedback: Feedback | None = None,
+    status: int = 200,
+    part: bool = False,
+) -> Response:
+    """The case page, or (for htmx) its self-refreshing part, with how the last action went."""
+    try:
+        context = await case_context(user, session, parts, temporal, case_id)
+    except ApiError as err:
+        return not_found(request, err)
+    context["feedback"] = feedback or Feedback()
+    block, _ = web.render_polled(request, "_case.html", context, url=poll_url(case_id))
+    if part:
+        return HTMLResponse(block, status_code=status, headers=web.SECURITY_HEADERS)
+    return web.page(request, "case.html", {"block": block, "case": context["case"]}, status=status)
+
+
+@router.get("/{case_id}", response_class=HTMLResponse)
+async def case_page(
+    request: Request,
+    case_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    parts: PartsDep,
+    temporal: TemporalDep,
+    done: str | None = None,
+) -> Response:
+    feedback = Feedback(action=done, done=SUMMARY[done]) if done in SUMMARY else None
+    return await render_case(request, user, session, parts, temporal, case_id, feedback=feedback)
+
+
+@router.get("/{case_id}/part", response_class=HTMLResponse)
+async def case_part(
+    request: Request,
+    case_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    parts: PartsDep,
+    temporal: TemporalDep,
+    v: str = "",
+) -> Response:
+    try:
+        context = await case_context(user, session, parts, temporal, case_id)
+    except ApiError as err:
+        return not_found(request, err)
+    context["feedback"] = Feedback()
+    return web.polled(request, "_case.html", context, url=poll_url(case_id), v=v)
+
+
+@router.post("/{case_id}/reporter", response_class=HTMLResponse, dependencies=web.Protected)
+def reveal(request: Request, case_id: str, user: CurrentUser, session: SessionDep, parts: PartsDep) -> HTMLResponse:
+    """诉求人联系方式, for the holder and supervisors only, written to the reveal audit by the API's own code."""
+    try:
+        shown = reveal_reporter(case_id, web.principal(user), session, parts, request)
+    except ApiError as err:
+        if err.status == 404 and err.code == "NotFound":
+            return not_found(request, err)
+        return web.page(request, "_reporter.html", {"error": err.message}, status=err.status)
+    return web.page(request, "_reporter.html", {"name": shown.name, "phone": shown.phone, "error": None})
+
+
+@router.post(
+    "/{case_id}/notifications/{notification_id}/resend", response_class=HTMLResponse, dependencies=web.Protected
+)
+def resend(
+    request: Request, case_id: str, notification_id: int, user: CurrentUser, session: SessionDep, parts: PartsDep
+) -> HTMLResponse:
+    """重发 a notification that failed or found no channel (the API's own resend); the list shows its new state."""
+    web.require(user, Role.supervisor)
+    who = web.principal(user)
+    try:
+        readable(session, who, case_id)
+    except ApiError as err:
+        return not_found(request, err)
+    try:
+        resend_notification(case_id, notification_id, parts, session, who)
+        error = None
+    except ApiError as err:  # not one that failed, or not this case's
+        error = err.message
+    listed = case_notifications(case_id, parts, session, who).data
+    return web.page(request, "_notifications.html", {"notifications": listed, "case_id": case_id, "error": error})

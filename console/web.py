@@ -1,0 +1,275 @@
+"""What every console page shares: templates and their filters, the logged-in user, CSRF, responses.
+
+A session is a signed cookie (Starlette's SessionMiddleware, HttpOnly, SameSite=Lax) holding the user name,
+when they logged in, when they were last active and the CSRF token. It ends on logout (for every copy of the
+cookie: `accounts.end_sessions`), after `console_idle_minutes` without a request the person made (polling does
+not count), and `MAX_SESSION_HOURS` after login at the latest. Then the page goes to the login form and, after
+it, back where it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from api.deps import Parts, PartsDep, Principal
+from console import accounts
+from console.accounts import User
+from models.case import DEADLINE_LABEL, EVENT_LABEL, RATING_LABEL, STATUS_LABEL, WHISTLE_KIND_LABEL, Role
+from models.policy import URGENCY_LABEL, Tier
+from services.queries import aware
+
+HERE = Path(__file__).resolve().parent
+PREFIX = "/console"
+MAX_SESSION_HOURS = 12
+POLL_PARAM = "poll"
+TIER_LABEL = {
+    Tier.grid: "网格",
+    Tier.community: "社区",
+    Tier.street: "街道",
+    Tier.department: "部门",
+    Tier.district: "区",
+}
+SECURITY_HEADERS = {
+    # Scripts only from the app itself (no inline script, no eval); ECharts and htmx set inline styles.
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def clock() -> float:
+    """Seconds since the epoch; one place, so that tests can move the console's time."""
+    return time.time()
+
+
+class LoginRequired(Exception):
+    def __init__(self, expired: bool) -> None:
+        super().__init__("login required")
+        self.expired = expired
+
+
+class CsrfFailed(Exception):
+    pass
+
+
+class Forbidden(Exception):
+    """A page for another role (a unit on the supervisors' board)."""
+
+
+# ---------------------------------------------------------------------------------------------------- templates
+
+
+def _context(request: Request) -> dict[str, Any]:
+    parts: Parts = request.app.state.parts
+    return {
+        "user": getattr(request.state, "user", None),
+        "csrf": csrf_token(request),
+        "directory": parts.policy.directory,
+        "prefix": PREFIX,
+        "layout": "fragment.html" if is_htmx(request) else "base.html",
+    }
+
+
+templates = Jinja2Templates(directory=HERE / "templates", context_processors=[_context])
+env = templates.env
+env.globals.update(
+    STATUS_LABEL={k.value: v for k, v in STATUS_LABEL.items()},
+    EVENT_LABEL={k.value: v for k, v in EVENT_LABEL.items()},
+    DEADLINE_LABEL={k.value: v for k, v in DEADLINE_LABEL.items()},
+    RATING_LABEL=RATING_LABEL,
+    TIER_LABEL={k.value: v for k, v in TIER_LABEL.items()},
+    URGENCY_LABEL={k.value: v for k, v in URGENCY_LABEL.items()},
+    WHISTLE_KIND_LABEL={k.value: v for k, v in WHISTLE_KIND_LABEL.items()},
+)
+ZONE = ZoneInfo("Asia/Shanghai")
+"""The city's own time, from its policy's calendar (`install` sets it)."""
+
+
+def local(at: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return aware(at).astimezone(ZONE).strftime(fmt) if at else "—"
+
+
+def iso(at: datetime | None) -> str:
+    return aware(at).isoformat() if at else ""
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def num(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def unit_name(unit_id: str | None, directory: Any) -> str:
+    if not unit_id:
+        return "—"
+    unit = directory.get(unit_id)
+    return unit.name if unit else unit_id
+
+
+env.filters.update(local=local, iso=iso, pct=pct, num=num)
+
+
+def entered(feedback: Any, key: str) -> Any:
+    """What the person typed into the form `key`, to show again beside its refusal."""
+    values = feedback.values if feedback is not None and feedback.action == key else {}
+    return lambda field: values.get(field, "")
+
+
+def past(at: datetime | None) -> bool:
+    return at is not None and aware(at) < datetime.now(UTC)
+
+
+env.globals.update(unit_name=unit_name, entered=entered, past=past)
+
+
+def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def render_polled(request: Request, name: str, context: dict[str, Any], *, url: str, every: int = 4) -> tuple[str, str]:
+    """A part of a page that refreshes itself: its HTML (wrapped in the element that polls) and its version.
+
+    The version is a digest of the part, sent back with each poll, so an unchanged part answers 204 and the
+    page is left alone (an open form on it keeps what was typed). Countdowns tick in the browser.
+    """
+    inner = env.get_template(name).render({**_context(request), **context, "request": request})
+    version = hashlib.sha256(inner.encode()).hexdigest()[:16]
+    poll = escape(f"{url}{'&' if '?' in url else '?'}{POLL_PARAM}=1&v={version}")
+    # hx-disinherit: the part's own forms and buttons must not inherit its target and swap.
+    attrs = f'hx-get="{poll}" hx-trigger="every {every}s" hx-swap="outerHTML" hx-disinherit="*"'
+    wrapper = f'<div class="poll" {attrs}>'
+    return Markup(f"{wrapper}{inner}</div>"), version
+
+
+def polled(request: Request, name: str, context: dict[str, Any], *, url: str, v: str, every: int = 4) -> Response:
+    html, version = render_polled(request, name, context, url=url, every=every)
+    if version == v:
+        return Response(status_code=204)
+    return HTMLResponse(html, headers=SECURITY_HEADERS)
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def see_other(url: str) -> Response:
+    return RedirectResponse(url, status_code=303)
+
+
+def goto(request: Request, url: str) -> Response:
+    """After a form: htmx follows `HX-Redirect`, a plain form the 303."""
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return see_other(url)
+
+
+# ---------------------------------------------------------------------------------------------------- sessions
+
+
+def csrf_token(request: Request) -> str:
+    token: str | None = request.session.get("csrf")
+    if token is None:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def start_session(request: Request, user: User) -> None:
+    """A fresh session (never the one the login form was served in) for the user."""
+    now = clock()
+    request.session.clear()
+    request.session.update(user=user.username, login_at=now, seen=now, csrf=secrets.token_urlsafe(32))
+
+
+def current_user(request: Request, parts: PartsDep) -> User:
+    s = request.session
+    username, login_at, seen = s.get("user"), s.get("login_at"), s.get("seen")
+    now = clock()
+    idle = parts.settings.console_idle_minutes * 60
+    if not username or not isinstance(login_at, float | int) or not isinstance(seen, float | int):
+        raise LoginRequired(expired=False)
+    if now - seen > idle or now - login_at > MAX_SESSION_HOURS * 3600:
+        s.clear()
+        raise LoginRequired(expired=True)
+    user = accounts.load(parts.engine, username, datetime.fromtimestamp(login_at, UTC))
+    if user is None:
+        s.clear()
+        raise LoginRequired(expired=True)
+    if request.query_params.get(POLL_PARAM) != "1":
+        s["seen"] = now  # a person's request; the pages' own polling keeps no session alive
+    request.state.user = user
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+async def check_csrf(request: Request, _: CurrentUser) -> None:
+    """Every form (and every htmx request, by header) carries the session's token."""
+    sent = request.headers.get("x-csrf-token")
+    if sent is None:
+        form = await request.form()
+        value = form.get("csrf_token")
+        sent = value if isinstance(value, str) else None
+    expected = request.session.get("csrf", "")
+    if not sent or not expected or not secrets.compare_digest(sent, expected):
+        raise CsrfFailed()
+
+
+Protected = [Depends(check_csrf)]
+
+
+def principal(user: User) -> Principal:
+    """The API's view of the same person: one authorization for both."""
+    return Principal(role=user.role.value, actor=user.actor)
+
+
+def require(user: User, *roles: Role) -> None:
+    if user.role not in roles:
+        raise Forbidden()
+
+
+def safe_next(target: str | None) -> str:
+    """Only a page of the console itself (no open redirect)."""
+    if not target:
+        return f"{PREFIX}/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith(f"{PREFIX}/") or "\\" in target:
+        return f"{PREFIX}/"
+    return target
+
+
+def login_url(next_page: str | None, expired: bool) -> str:
+    url = f"{PREFIX}/login?next={quote(safe_next(next_page), safe='')}"
+    return url + ("&expired=1" if expired else "")
+
+
+def return_point(request: Request) -> str:
+    """Where to come back after logging in: the page itself, or for a form or poll, the page it was on."""
+    if is_htmx(request):
+        current = request.headers.get("hx-current-url")
+        if current:
+            parts = urlsplit(current)
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    if request.method == "GET":
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    return referer.path + (f"?{referer.query}" if referer.query else "")
