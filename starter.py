@@ -31,9 +31,15 @@ from activities.vault import ReporterVault
 from api import auth
 from config import settings
 from console.cli import accounts_app
-from models import case as m
+from models import inputs as m
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS
-from models.case import DEADLINE_LABEL, EVENT_LABEL, Actor, CaseEvent, CaseView, Deadline, Intake, Role, WhistleView
+from models.case import CaseView, ClosureRecord
+from models.inputs import Actor, Role
+from models.intake import Intake
+from models.payloads import DepartmentRating
+from models.policy import WhistleKind
+from models.timeline import DEADLINE_LABEL, EVENT_LABEL, CaseEvent, Deadline
+from models.whistle import WhistleView
 from policy import load_policy
 from services.intake import IntakeError, case_handle, check_intake, open_case, wait_ready, whistle_handle
 from temporal_client import connect
@@ -43,7 +49,7 @@ from workflows.whistle import WhistleWorkflow
 app = typer.Typer(help="吹哨报到工单命令行：受理、操作、查看、演示", no_args_is_help=True, add_completion=False)
 POLL = 0.2
 T = TypeVar("T")
-CaseHandle = WorkflowHandle[CaseWorkflow, m.ClosureRecord]
+CaseHandle = WorkflowHandle[CaseWorkflow, ClosureRecord]
 
 
 class ActorRole(StrEnum):
@@ -412,7 +418,7 @@ async def demo_climb(h: CaseHandle) -> None:
 async def demo_whistle(client: Client, h: CaseHandle) -> None:
     """街道吹哨；两部门报到、对接；街道确认撤离并评价；等吹哨完结回到诉求。"""
     street = staff("street-a")
-    call = m.WhistleAction(actor=street, kind=m.WhistleKind.hard, departments=DEMO_DEPARTMENTS, reason="联合拆违")
+    call = m.WhistleAction(actor=street, kind=WhistleKind.hard, departments=DEMO_DEPARTMENTS, reason="联合拆违")
     view = await send(h, "whistle", call, CaseView)
     step(f"街道吹哨（攻坚哨）召集{'、'.join(DEMO_DEPARTMENTS)}", view)
     w = whistle_handle(client, view.whistles[-1].workflow_id)
@@ -423,7 +429,7 @@ async def demo_whistle(client: Client, h: CaseHandle) -> None:
         step(f"{dept}报到并与街道对接")
     for dept in DEMO_DEPARTMENTS:
         await send(w, "release", m.ReleaseAction(actor=street, department=dept, note="违建已拆除"), WhistleView)
-    ratings = [m.DepartmentRating(department=d, speed=5, cooperation=5, result=4) for d in DEMO_DEPARTMENTS]
+    ratings = [DepartmentRating(department=d, speed=5, cooperation=5, result=4) for d in DEMO_DEPARTMENTS]
     await send(w, "rate", m.RateDepartmentsAction(actor=street, ratings=ratings), WhistleView)
     await poll(lambda: h.query(CaseWorkflow.view), lambda v: not any(x.active for x in v.whistles), "吹哨完结")
     step("街道确认两部门撤离并评价，吹哨完结")

@@ -15,8 +15,9 @@ from temporalio.exceptions import ApplicationError
 
 from activities.notify import Notifier
 from activities.projection import Projection
-from models.case import OpenCaseResult, Plan
+from models.case import OpenCaseResult
 from models.io import OpenCaseInput, PlanInput, RecordInput
+from models.timeline import Plan
 from policy import load_policy
 from policy.routing import RoutingError
 from policy.snapshot import UnknownCategory, calendar_for, snapshot_case

@@ -14,8 +14,8 @@ import structlog
 from sqlalchemy.engine import Connection, Engine
 
 from activities.upsert import insert_or_ignore
-from models.case import Notice
 from models.tables import NotificationRow
+from models.timeline import Message
 
 log = structlog.get_logger(__name__)
 
@@ -27,7 +27,7 @@ class Notifier:
         self._insert = insert_or_ignore(engine, table, ("case_id", "seq", "idx"))
 
     def queue(
-        self, conn: Connection, case_id: str, notices: list[tuple[int, Notice]], reporter_ref: str | None
+        self, conn: Connection, case_id: str, notices: list[tuple[int, Message]], reporter_ref: str | None
     ) -> None:
         """Add outbox rows in the caller's transaction; existing keys are left alone."""
         if not notices:

@@ -14,9 +14,9 @@ from sqlalchemy.engine import Connection, Engine
 from activities.upsert import insert_or_ignore, upsert_unless_older
 from activities.vault import vault_row
 from models import payloads as pl
-from models.case import CaseEvent, EventKind
 from models.io import CaseRowData, RecordInput
 from models.tables import CaseRow, CaseUnitRow, EventRow, ReporterRow, WhistleDepartmentRow
+from models.timeline import CaseEvent, EventKind
 
 
 def _table(model: Any) -> Table:
@@ -44,7 +44,7 @@ class Projection:
         self._whistle_steps: dict[EventKind, Any] = {
             EventKind.report: update(wd)
             .where(dept)
-            .values(reported_at=bindparam("b_at"), report_in_time=bindparam("b_met")),
+            .values(checked_in_at=bindparam("b_at"), report_in_time=bindparam("b_met")),
             EventKind.contact: update(wd).where(dept).values(contacted_at=bindparam("b_at")),
             EventKind.release: update(wd).where(dept).values(released_at=bindparam("b_at")),
             EventKind.whistle_closed: update(wd).where(one).values(closed=True),

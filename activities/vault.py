@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from models.case import SealedReporter
+from models.intake import SealedReporter
 from models.tables import ReporterRow
 
 PHONE = re.compile(r"^1\d{10}$|^0\d{9,11}$")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from models.case import Actor, Role
+from models.inputs import Actor, Role
 from models.policy import Policy, Tier
 from models.tables import ApiKey
 

@@ -16,7 +16,7 @@ from activities.vault import ReporterVault
 from api import auth
 from api.errors import ApiError, not_found, unavailable
 from config import Settings
-from models.case import Actor, Role
+from models.inputs import Actor, Role
 from models.policy import Policy
 from models.tables import CaseRow
 from services import queries

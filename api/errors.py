@@ -21,7 +21,7 @@ from temporalio.exceptions import ApplicationError, TemporalError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import metrics
-from models.case import STORABLE, URL
+from models.base import STORABLE, URL
 from models.errors import ErrorCode
 
 log = structlog.get_logger(__name__)

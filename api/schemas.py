@@ -7,20 +7,11 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from models.case import (
-    DEADLINE_LABEL,
-    CaseEvent,
-    CaseView,
-    Deadline,
-    DeadlineKind,
-    Ident,
-    Location,
-    ShortText,
-    Text,
-    Url,
-    storable,
-)
+from models.base import Ident, ShortText, Text, Url, storable
+from models.case import CaseView
+from models.intake import Location
 from models.policy import Urgency
+from models.timeline import DEADLINE_LABEL, CaseEvent, Deadline, DeadlineKind
 
 
 def _this_century(at: datetime) -> datetime:

@@ -22,7 +22,7 @@ from bench.common import report
 from bench.receiver import webhook_receiver
 from bench.stack import delivery_figures, notification_dispatcher, short_policy_dir, sqlite_path, wait_rows
 from config import settings
-from models.case import Notice
+from models.timeline import Message
 
 RECIPIENTS = ("grid-a1-1", "comm-a1", "supervisor")
 
@@ -33,7 +33,9 @@ def fill(database_url: str, messages: int, cases: int) -> None:
     per_case = max(1, messages // cases)
     with engine.begin() as conn:
         for case in range(cases):
-            notices = [(seq, Notice(to=RECIPIENTS[seq % 3], text=f"【催办】基准测试 {seq}")) for seq in range(per_case)]
+            notices = [
+                (seq, Message(to=RECIPIENTS[seq % 3], text=f"【催办】基准测试 {seq}")) for seq in range(per_case)
+            ]
             notifier.queue(conn, f"bench-{case}", notices, None)
 
 

@@ -22,7 +22,8 @@ import logs
 from bench.baseline import BaselineWorkflow
 from bench.common import report, temporal_server
 from bench.stack import cpu_seconds
-from models.case import Actor, Intake, Location, RateAction, ReplyAction, Role, SignAction
+from models.inputs import Actor, RateAction, ReplyAction, Role, SignAction
+from models.intake import Intake, Location
 from policy import load_policy
 from services.intake import start_options
 from worker import build_worker

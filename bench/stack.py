@@ -27,7 +27,7 @@ from temporalio.client import Client
 
 from bench.common import percentile, rss_bytes
 from config import ROOT, settings
-from models.case import Intake, Location
+from models.intake import Intake, Location
 from models.policy import Policy, Urgency
 from policy import FILES, POLICY_DIR, load_policy
 from scripts.run import _spawn, stop_process

@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from models.case import Actor, Role
+from models.inputs import Actor, Role
 from models.policy import Policy, Tier
 from models.tables import ConsoleAccount
 

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import case, or_
 from sqlmodel import Session, col, func, select
 
-from models.case import EventKind, Status
+from models.case import Status
 from models.policy import Directory
 from models.tables import CaseRow, EventRow
+from models.timeline import EventKind
 
 DUE_WITHIN = timedelta(hours=24)
 MISSES_WITHIN = timedelta(hours=24)

@@ -15,9 +15,12 @@ from sqlmodel import Session
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
-from models.case import Actor, CaseInput, CaseView, Intake, WhistleSummary
+from models.case import CaseInput, CaseView
+from models.inputs import Actor
+from models.intake import Intake
 from models.policy import Directory
 from models.reads import WhistleRecord
+from models.whistle import WhistleSummary
 from services import queries
 from services.intake import case_handle, whistle_handle
 from workflows.case import CaseWorkflow

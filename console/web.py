@@ -26,8 +26,11 @@ from markupsafe import Markup, escape
 from api.deps import Parts, PartsDep, Principal
 from console import accounts
 from console.accounts import User
-from models.case import DEADLINE_LABEL, EVENT_LABEL, RATING_LABEL, STATUS_LABEL, WHISTLE_KIND_LABEL, Role
+from models.case import STATUS_LABEL
+from models.inputs import RATING_LABEL, Role
 from models.policy import URGENCY_LABEL, Tier
+from models.timeline import DEADLINE_LABEL, EVENT_LABEL
+from models.whistle import WHISTLE_KIND_LABEL
 from services.queries import aware
 
 HERE = Path(__file__).resolve().parent

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from models.case import (
+from models.case import Status
+from models.inputs import (
     Action,
     CloseAction,
     ContactAction,
@@ -33,7 +34,6 @@ from models.case import (
     ReturnAction,
     ReturnDecision,
     SignAction,
-    Status,
     SuperviseAction,
     SuspendAction,
     UrgeAction,

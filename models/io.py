@@ -6,8 +6,10 @@ from datetime import datetime
 
 from pydantic import Field
 
-from models.case import CaseEvent, Intake, Model, Notice, SealedReporter
+from models.base import Model
+from models.intake import Intake, SealedReporter
 from models.policy import CalendarPolicy, Limit, Supervision
+from models.timeline import CaseEvent, Message
 
 
 class OpenCaseInput(Model):
@@ -53,7 +55,7 @@ class RecordInput(Model):
     intake: Intake
     row: CaseRowData
     events: list[CaseEvent]
-    notices: list[tuple[int, Notice]] = Field(default_factory=list, description="(event seq, notice)")
+    notices: list[tuple[int, Message]] = Field(default_factory=list, description="(event seq, notice)")
     reporter: SealedReporter | None = Field(default=None, description="to the vault, on the first projection")
 
 
@@ -70,4 +72,4 @@ class WhistleNote(Model):
 
     n: int
     event: CaseEvent
-    notices: list[Notice] = Field(default_factory=list)
+    notices: list[Message] = Field(default_factory=list)

@@ -27,7 +27,7 @@ class SummonedDepartment(BaseModel):
     unit_id: str
     name: str
     report_due: datetime | None
-    reported_at: datetime | None
+    checked_in_at: datetime | None = Field(description="报到: when the department reported for the whistle")
     report_in_time: bool | None = Field(description="None: not reported yet")
     contact_due: datetime | None
     contacted_at: datetime | None

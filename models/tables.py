@@ -89,7 +89,7 @@ class WhistleDepartmentRow(SQLModel, table=True):
     report_due: datetime | None = None
     contact_due: datetime | None = None
     finish_due: datetime | None = None
-    reported_at: datetime | None = None
+    checked_in_at: datetime | None = Field(default=None, description="报到")
     report_in_time: bool | None = None
     contacted_at: datetime | None = None
     released_at: datetime | None = None

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import lru_cache
 
-from models.case import CasePolicy, Intake, OpenCaseResult
+from models.case import CasePolicy, OpenCaseResult
+from models.intake import Intake
 from models.policy import CalendarPolicy, Policy, WorkingDays
 from policy.calendar import WorkingCalendar
 from policy.routing import route

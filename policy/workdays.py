@@ -10,8 +10,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
-from models.case import Plan
 from models.policy import Limit, LimitUnit, OfficeHours, Supervision, WorkingDays
+from models.timeline import Plan
 
 _NATURAL = {
     LimitUnit.minutes: timedelta(minutes=1),

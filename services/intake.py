@@ -17,7 +17,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.vault import ReporterVault
-from models.case import CaseInput, CaseView, Intake, SealedReporter, Status, case_id_for
+from models.case import CaseInput, CaseView, Status
+from models.intake import Intake, SealedReporter, case_id_for
 from models.policy import Policy, Tier
 from models.tables import CaseRow
 from policy.routing import RoutingError, locate

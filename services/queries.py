@@ -11,11 +11,13 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from models.case import Actor as CaseActor
-from models.case import CaseEvent, DeadlineKind, DeadlineRef, EventKind, Role, Status
+from models.case import Status
+from models.inputs import Actor as CaseActor
+from models.inputs import Role
 from models.policy import Directory, Tier
 from models.reads import Queue, QueueItem, RevealRecord, SummonedDepartment, WhistleRecord
 from models.tables import CaseRow, CaseUnitRow, EventRow, RevealAudit, WhistleDepartmentRow
+from models.timeline import CaseEvent, DeadlineKind, DeadlineRef, EventKind
 
 SUPERVISOR_ROLES = frozenset({Role.supervisor.value, "admin"})
 TODO = {
@@ -195,7 +197,7 @@ def queue(session: Session, *, unit_id: str, now: datetime) -> Queue:
 
 
 def _summons_todo(w: WhistleDepartmentRow) -> tuple[str, datetime | None]:
-    if w.reported_at is None:
+    if w.checked_in_at is None:
         return "报到", w.report_due
     if w.contacted_at is None:
         return "与吹哨单位对接", w.contact_due
@@ -231,7 +233,7 @@ def whistle(session: Session, *, case_id: str, n: int, directory: Directory) -> 
                 unit_id=r.unit_id,
                 name=name(r.unit_id),
                 report_due=r.report_due,
-                reported_at=r.reported_at,
+                checked_in_at=r.checked_in_at,
                 report_in_time=r.report_in_time,
                 contact_due=r.contact_due,
                 contacted_at=r.contacted_at,

@@ -37,9 +37,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, select
 
-from models.case import RATING_SCORE, UNSATISFIED, EventKind
+from models.inputs import RATING_SCORE, UNSATISFIED
 from models.policy import Directory, Tier, Unit
 from models.tables import CaseRow, EventRow, WhistleDepartmentRow
+from models.timeline import EventKind
 
 SATISFIED_LEVELS: frozenset[str] = frozenset(RATING_SCORE) - UNSATISFIED
 WHISTLING_TIERS: frozenset[Tier] = frozenset({Tier.community, Tier.street})

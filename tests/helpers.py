@@ -8,7 +8,9 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
-from models.case import Actor, CaseEvent, EventKind, Intake, Location, ReporterRef, Role
+from models.inputs import Actor, Role
+from models.intake import Intake, Location, ReporterRef
+from models.timeline import CaseEvent, EventKind
 from policy import load_policy
 from services.intake import start_workflow, wait_ready
 from workflows.case import CaseWorkflow
@@ -130,7 +132,7 @@ async def whistled_at_street(
     returns the case and its whistle once the whistle's deadlines are planned."""
     from datetime import timedelta
 
-    from models.case import EscalateAction, SignAction, WhistleAction
+    from models.inputs import EscalateAction, SignAction, WhistleAction
     from services.intake import whistle_handle
     from workflows.whistle import WhistleWorkflow
 

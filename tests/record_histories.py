@@ -26,12 +26,10 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from activities.case import CaseActivities
 from activities.db import engine_for
 from activities.notify import Notifier
-from models.case import (
-    CaseInput,
+from models.case import CaseInput, ClosureRecord
+from models.inputs import (
     CloseAction,
-    ClosureRecord,
     ContactAction,
-    DepartmentRating,
     EscalateAction,
     ExtendAction,
     ExtensionDecision,
@@ -53,6 +51,7 @@ from models.case import (
     UrgeAction,
     WithdrawAction,
 )
+from models.payloads import DepartmentRating
 from models.policy import Limit, LimitUnit, WhistleKind
 from policy import load_policy
 from services.intake import start_options

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.case import MAX_CASE_ID, case_id_for, legacy_case_id_for
+from models.intake import MAX_CASE_ID, case_id_for, legacy_case_id_for
 
 IDENT = st.text(alphabet="abcXYZ019_.:-~中", min_size=1, max_size=12)
 

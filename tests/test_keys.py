@@ -11,7 +11,7 @@ import starter
 from activities.db import engine_for
 from api import auth
 from config import Settings
-from models.case import Role
+from models.inputs import Role
 from models.tables import ApiKey
 from scripts import run
 

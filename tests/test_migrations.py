@@ -156,12 +156,12 @@ def test_0003_fills_who_a_case_involves_and_its_whistles_from_the_timeline(tmp_p
     with engine.connect() as conn:
         units = {r[0] for r in conn.execute(text("SELECT unit_id FROM case_units WHERE case_id = 'c1'"))}
         summons = conn.execute(
-            text("SELECT unit_id, kind, reported_at, report_in_time, released_at FROM whistle_departments ORDER BY 1")
+            text("SELECT unit_id, kind, checked_in_at, report_in_time, released_at FROM whistle_departments ORDER BY 1")
         ).all()
         routed = conn.execute(text("SELECT seq, routed_at FROM notifications ORDER BY seq")).all()
     assert units == {"grid-a1-1", "street-a", "dept-sanitation", "dept-market", "dept-police", "dept-hrss"}
     assert [
-        (s.unit_id, s.kind, s.reported_at is not None, s.report_in_time, s.released_at is not None) for s in summons
+        (s.unit_id, s.kind, s.checked_in_at is not None, s.report_in_time, s.released_at is not None) for s in summons
     ] == [
         ("dept-hrss", "hard", False, None, False),
         ("dept-police", "hard", True, True, True),

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from models import payloads as pl
-from models.case import CaseEvent, EventKind
+from models.timeline import CaseEvent, EventKind
 
 AT = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
 

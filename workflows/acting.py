@@ -13,8 +13,9 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from models.actions import CASE_ACTIONS, ActionName, ActionSpec, Who
-from models.case import STATUS_LABEL, Action, Actor, CaseView, Role, Status
+from models.case import STATUS_LABEL, CaseView, Status
 from models.errors import ErrorCode
+from models.inputs import Action, Actor, Role
 from workflows.case_context import CaseContext
 from workflows.case_steps import STEPS
 from workflows.common import bind_update, reject

@@ -15,8 +15,10 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from models import actions as do
     from models.actions import ActionName
-    from models.case import Actor, CaseEvent, CaseInput, CaseOpened, CaseView, ClosureRecord, Status
+    from models.case import CaseInput, CaseOpened, CaseView, ClosureRecord, Status
+    from models.inputs import Actor
     from models.io import MergeNote, WhistleNote
+    from models.timeline import CaseEvent
     from workflows.acting import available, case_update
     from workflows.case_context import CaseContext
     from workflows.case_steps import intake, merge, points

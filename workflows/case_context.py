@@ -16,29 +16,23 @@ from temporalio.common import SearchAttributeUpdate
 from models import payloads as pl
 from models import search
 from models.case import (
-    EVENT_LABEL,
     RULES_2026_12,
     STATUS_LABEL,
-    SYSTEM,
-    Actor,
-    CaseEvent,
     CaseInput,
     CasePolicy,
     CaseState,
     CaseView,
     ClosureRecord,
-    DeadlineKind,
     DeadlineRecord,
-    DeadlineRef,
-    EventKind,
     Outcome,
-    Plan,
     Status,
     UnitRecord,
 )
 from models.errors import ErrorCode
+from models.inputs import SYSTEM, Actor
 from models.io import CaseRowData, RecordInput
 from models.policy import Limit, Tier
+from models.timeline import EVENT_LABEL, CaseEvent, DeadlineKind, DeadlineRef, EventKind, Plan
 from workflows import case_texts as say
 from workflows.case_texts import Line, assigned, closed
 from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, plan, reject

@@ -10,17 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from models.case import (
-    DEADLINE_LABEL,
-    RATING_LABEL,
-    STATUS_LABEL,
-    WHISTLE_KIND_LABEL,
-    Deadline,
-    Notice,
-    Routing,
-    Status,
-)
+from models.case import STATUS_LABEL, Routing, Status
+from models.inputs import RATING_LABEL
 from models.policy import Limit, WhistleKind
+from models.timeline import DEADLINE_LABEL, Deadline, Message
+from models.whistle import WHISTLE_KIND_LABEL
 
 if TYPE_CHECKING:
     from workflows.case_context import CaseContext
@@ -34,14 +28,14 @@ class Line:
     """A timeline sentence and the notices that go out with it."""
 
     text: str
-    notices: tuple[Notice, ...] = field(default=())
+    notices: tuple[Message, ...] = field(default=())
 
 
-def _to(to: str, text: str) -> Notice:
-    return Notice(to=to, text=text)
+def _to(to: str, text: str) -> Message:
+    return Message(to=to, text=text)
 
 
-def _resident(c: CaseContext, text: str) -> Notice:
+def _resident(c: CaseContext, text: str) -> Message:
     return _to(REPORTER, f"您反映的“{c.s.intake.title}”{text}")
 
 

@@ -12,10 +12,11 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.actions import ActionSpec
-    from models.case import Action, Plan
     from models.errors import ErrorCode
+    from models.inputs import Action
     from models.io import PlanInput
     from models.policy import CalendarPolicy, Limit, Supervision, WorkingDays
+    from models.timeline import Plan
     from policy.workdays import CaseCalendar
 
 A = TypeVar("A", bound=Action)

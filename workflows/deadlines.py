@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from models.case import Deadline, DeadlineKind, DeadlineRef, Plan
+from models.timeline import Deadline, DeadlineKind, DeadlineRef, Plan
 
 
 class Point(StrEnum):

@@ -12,7 +12,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from models import actions as do
     from models.actions import ActionName
-    from models.case import Actor, WhistleInput, WhistleResult, WhistleView
+    from models.inputs import Actor
+    from models.whistle import WhistleInput, WhistleResult, WhistleView
     from workflows import whistle_steps as steps
     from workflows.whistle_steps import whistle_update
 

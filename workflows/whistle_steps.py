@@ -13,25 +13,11 @@ from temporalio.exceptions import ApplicationError
 
 from models import payloads as pl
 from models.actions import CONTACT, RATE_DEPARTMENTS, RELEASE, REPORT, WHISTLE_ACTIONS, ActionName, ActionSpec, Who
-from models.case import (
-    Action,
-    Actor,
-    CaseEvent,
-    ContactAction,
-    DeadlineKind,
-    DeadlineRef,
-    DepartmentState,
-    EventKind,
-    RateDepartmentsAction,
-    ReleaseAction,
-    ReportAction,
-    Role,
-    WhistleInput,
-    WhistleState,
-    WhistleView,
-)
 from models.errors import ErrorCode
+from models.inputs import Action, Actor, ContactAction, RateDepartmentsAction, ReleaseAction, ReportAction, Role
 from models.io import WhistleNote
+from models.timeline import CaseEvent, DeadlineKind, DeadlineRef, EventKind
+from models.whistle import DepartmentState, WhistleInput, WhistleState, WhistleView
 from workflows import whistle_texts as say
 from workflows.case_texts import Line
 from workflows.common import bind_update, plan, reject
@@ -140,15 +126,15 @@ def _guard(w: WhistleContext, spec: ActionSpec[Any], actor: Actor) -> None:
         raise reject(ErrorCode.not_ready, "吹哨正在启动，请稍后再试")
     if spec.who is Who.whistler and (actor.role is not Role.unit or actor.unit_id != w.inp.whistler):
         raise reject(ErrorCode.wrong_actor, f"只有吹哨单位（{w.inp.whistler}）可以{spec.verb}")
-    if spec is REPORT and _summoned(w, spec, actor).reported_at is not None:
+    if spec is REPORT and _summoned(w, spec, actor).checked_in_at is not None:
         raise reject(ErrorCode.duplicate_request, "已报到，无需重复报到")
     if spec is CONTACT:
         dept = _summoned(w, spec, actor)
-        if dept.reported_at is None:
+        if dept.checked_in_at is None:
             raise reject(ErrorCode.wrong_state, "请先报到")
         if dept.contacted_at is not None:
             raise reject(ErrorCode.duplicate_request, "已对接，无需重复提交")
-    if spec is RELEASE and not any(d.reported_at and not d.released_at for d in w.s.departments.values()):
+    if spec is RELEASE and not any(d.checked_in_at and not d.released_at for d in w.s.departments.values()):
         raise reject(ErrorCode.wrong_state, "没有已报到、待确认撤离的部门")
     if spec is RATE_DEPARTMENTS:
         if w.s.rated:
@@ -163,7 +149,7 @@ def _check(w: WhistleContext, a: Action) -> None:
         dept = w.s.departments.get(a.department)
         if dept is None:
             raise reject(ErrorCode.unknown_unit, f"{a.department}不在本次吹哨召集之列")
-        if dept.reported_at is None:
+        if dept.checked_in_at is None:
             raise reject(ErrorCode.wrong_state, f"{a.department}尚未报到，不能确认撤离")
         if dept.released_at is not None:
             raise reject(ErrorCode.duplicate_request, f"{a.department}已确认撤离")
@@ -192,7 +178,7 @@ def available(w: WhistleContext, actor: Actor) -> list[ActionName]:
 
 async def report(w: WhistleContext, a: ReportAction) -> None:
     unit = a.actor.unit_id or ""
-    w.dept(unit).reported_at = workflow.now()
+    w.dept(unit).checked_in_at = workflow.now()
     closed = w.book.close(workflow.now(), DeadlineKind.report, unit_id=unit)
     late = bool(closed and closed[0].missed)
     await w.tell(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from models.case import DEADLINE_LABEL, WHISTLE_KIND_LABEL, Deadline, Notice, WhistleInput
+from models.timeline import DEADLINE_LABEL, Deadline, Message
+from models.whistle import WHISTLE_KIND_LABEL, WhistleInput
 from workflows.case_texts import SUPERVISOR, Line
 
 
@@ -14,7 +15,7 @@ def urged(inp: WhistleInput, d: Deadline) -> Line:
     label = DEADLINE_LABEL[d.kind]
     return Line(
         f"系统催办：{_n(inp, d.unit_id)}{label}即将到期",
-        (Notice(to=d.unit_id, text=f"【吹哨催办】{inp.case_id}：{label}即将到期"),),
+        (Message(to=d.unit_id, text=f"【吹哨催办】{inp.case_id}：{label}即将到期"),),
     )
 
 
@@ -23,9 +24,9 @@ def overdue(inp: WhistleInput, d: Deadline) -> Line:
     return Line(
         f"{unit}超过{label}（{WHISTLE_KIND_LABEL[inp.kind]}）",
         (
-            Notice(to=d.unit_id, text=f"【吹哨督办】{inp.case_id}：{label}已超期"),
-            Notice(to=inp.whistler, text=f"【吹哨】{unit}{label}已超期"),
-            Notice(to=SUPERVISOR, text=f"【吹哨督办】{inp.case_id}：{unit}{label}已超期"),
+            Message(to=d.unit_id, text=f"【吹哨督办】{inp.case_id}：{label}已超期"),
+            Message(to=inp.whistler, text=f"【吹哨】{unit}{label}已超期"),
+            Message(to=SUPERVISOR, text=f"【吹哨督办】{inp.case_id}：{unit}{label}已超期"),
         ),
     )
 
@@ -34,7 +35,7 @@ def publicly_noticed(inp: WhistleInput, d: Deadline) -> Line:
     unit, label = _n(inp, d.unit_id), DEADLINE_LABEL[d.kind]
     return Line(
         f"通报：{unit}督办后仍未完成{label}",
-        (Notice(to=SUPERVISOR, text=f"【通报】{inp.case_id}：{unit}{label}超期"),),
+        (Message(to=SUPERVISOR, text=f"【通报】{inp.case_id}：{unit}{label}超期"),),
     )
 
 
@@ -42,7 +43,7 @@ def reported(inp: WhistleInput, unit_id: str, late: bool) -> Line:
     late_text = "（迟到）" if late else ""
     return Line(
         f"{_n(inp, unit_id)}报到{late_text}",
-        (Notice(to=inp.whistler, text=f"【报到】{_n(inp, unit_id)}已报到{late_text}"),),
+        (Message(to=inp.whistler, text=f"【报到】{_n(inp, unit_id)}已报到{late_text}"),),
     )
 
 
@@ -53,7 +54,7 @@ def contacted(inp: WhistleInput, unit_id: str, note: str) -> Line:
 def released(inp: WhistleInput, unit_id: str, note: str) -> Line:
     return Line(
         f"{_n(inp, inp.whistler)}确认{_n(inp, unit_id)}任务完成，准予撤离：{note}",
-        (Notice(to=unit_id, text=f"【撤离】{inp.case_id}：吹哨任务已确认完成"),),
+        (Message(to=unit_id, text=f"【撤离】{inp.case_id}：吹哨任务已确认完成"),),
     )
 
 

@@ -13,7 +13,7 @@ from fastapi import Request
 from api import auth
 from api.deps import Parts
 from api.open311.errors import Open311Error
-from models.case import Actor, Role
+from models.inputs import Actor, Role
 
 
 def given_key(request: Request, api_key: str | None) -> str | None:

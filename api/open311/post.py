@@ -34,7 +34,9 @@ from api.open311.schemas import (
     post_body_docs,
 )
 from api.open311.time import local
-from models.case import DeadlineKind, Intake, Location, ReporterRef, Role
+from models.inputs import Role
+from models.intake import Intake, Location, ReporterRef
+from models.timeline import DeadlineKind
 from services.intake import IntakeError, check_intake, open_case
 
 router = APIRouter()

@@ -16,7 +16,8 @@ from api.open311.errors import ERRORS, Open311Error
 from api.open311.formats import Format, render, responses
 from api.open311.schemas import ServiceRequest, coordinates_address
 from api.open311.time import local
-from models.case import STATUS_LABEL, Actor, Role, Status
+from models.case import STATUS_LABEL, Status
+from models.inputs import Actor, Role
 from models.policy import Policy
 from models.tables import CaseRow, EventRow
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from models.case import Url, storable
+from models.base import Url, storable
 
 GRID_ATTRIBUTE = "grid_id"
 IDEMPOTENCY_KEY_CHARS = 200

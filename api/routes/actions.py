@@ -23,8 +23,10 @@ from api import metrics
 from api.deps import CurrentPrincipal, PartsDep, SessionDep, TemporalDep, readable
 from api.errors import RETRYABLE_RPC, ApiError, ErrorBody, again_with, busy, unavailable
 from api.schemas import public_view
-from models import case as m
+from models import inputs as m
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
+from models.case import CaseView
+from models.whistle import WhistleView
 from services import queries
 
 router = APIRouter(prefix="/cases", tags=["actions"])
@@ -102,7 +104,7 @@ async def perform(
                 spec.update,
                 action,
                 id=update_id,
-                result_type=m.WhistleView if spec.whistle else m.CaseView,
+                result_type=WhistleView if spec.whistle else CaseView,
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
                 rpc_timeout=timedelta(seconds=wait),
             )
@@ -153,7 +155,7 @@ def make_endpoint(spec: ActionSpec[m.Action]) -> Callable[..., Any]:
         if isinstance(result, JSONResponse):
             return result
         metrics.ACTIONS.labels(action=spec.name.value).inc()
-        if not isinstance(result, m.CaseView):
+        if not isinstance(result, CaseView):
             return result
         sees = queries.sees_reporter(
             channel=result.channel, holder=result.holder, status=result.status, role=principal.role, actor=actor
@@ -198,7 +200,7 @@ for spec in CASE_ACTIONS:
         f"/{{case_id}}/{spec.name}",
         make_endpoint(spec),
         methods=["POST"],
-        response_model=m.CaseView,
+        response_model=CaseView,
         summary=spec.summary,
         operation_id=f"case-{spec.name}",
     )
@@ -207,7 +209,7 @@ for spec in WHISTLE_ACTIONS:
         f"/{{case_id}}/whistles/{{n}}/{spec.name}",
         make_endpoint(spec),
         methods=["POST"],
-        response_model=m.WhistleView,
+        response_model=WhistleView,
         summary=spec.summary,
         operation_id=f"whistle-{spec.name}",
     )

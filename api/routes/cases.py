@@ -28,10 +28,13 @@ from api.schemas import (
     public_view,
 )
 from config import settings
-from models.case import DEADLINE_LABEL, DeadlineKind, Intake, ReporterRef, Role, Status
+from models.case import Status
+from models.inputs import Role
+from models.intake import Intake, ReporterRef
 from models.policy import Limit, Tier, Urgency
 from models.reads import Queue, RevealsPublic, WhistleRecord
 from models.tables import CaseRow, ReporterRow
+from models.timeline import DEADLINE_LABEL, DeadlineKind
 from policy.snapshot import calendar_for
 from services import queries
 from services.intake import IntakeError, case_handle, check_intake, open_case

@@ -21,9 +21,10 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from api import metrics
 from api.deps import PartsDep
 from api.errors import ErrorBody
-from models.case import EventKind, Status
+from models.case import Status
 from models.policy import Policy
 from models.tables import CaseRow, EventRow
+from models.timeline import EventKind
 from notifications.outbox import STATES, Outbox
 from policy.calendar import HORIZON, covered_through
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, PlainValidator, TypeAdapter, ValidationEr
 from api.deps import CurrentPrincipal, PartsDep, SessionDep, SupervisorDep
 from api.errors import ApiError, not_found
 from api.schemas import Timestamp
-from models.case import Role
+from models.inputs import Role
 from models.policy import Policy, Tier
 from services import stats
 from services.stats import Metric, RankedUnit, StatsError, UnitStats

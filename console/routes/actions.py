@@ -21,8 +21,10 @@ from console.routes.board import board_panel
 from console.routes.case import Feedback, not_found, render_case, whistle_key
 from console.web import PREFIX, CurrentUser
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
-from models.case import Action, CaseView, WhistleView
+from models.case import CaseView
+from models.inputs import Action
 from models.tables import CaseRow
+from models.whistle import WhistleView
 
 router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)
 

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.deps import PartsDep
 from console import accounts, web
 from console.web import PREFIX, CurrentUser
-from models.case import Role
+from models.inputs import Role
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 

@@ -14,7 +14,7 @@ from api.errors import ApiError
 from console import queries, web
 from console.routes.case import Feedback, case_context, not_found
 from console.web import PREFIX, CurrentUser
-from models.case import Role
+from models.inputs import Role
 
 router = APIRouter(prefix=f"{PREFIX}/board", include_in_schema=False)
 POLL_URL = f"{PREFIX}/board/part"

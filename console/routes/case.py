@@ -22,7 +22,8 @@ from console import records, web
 from console.accounts import User
 from console.web import PREFIX, CurrentUser
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS
-from models.case import Role, Status
+from models.case import Status
+from models.inputs import Role
 from services import queries
 
 router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)

@@ -9,7 +9,7 @@ from api.deps import SessionDep
 from api.routes.cases import my_queue
 from console import web
 from console.web import PREFIX, CurrentUser
-from models.case import Role
+from models.inputs import Role
 from models.reads import QueueItem
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)

@@ -19,7 +19,7 @@ from api.schemas import CaseCreate
 from console import forms, web
 from console.accounts import User
 from console.web import PREFIX, CurrentUser
-from models.case import Role
+from models.inputs import Role
 from models.policy import Tier, Urgency
 from policy.routing import RoutingError, route
 

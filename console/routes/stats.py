@@ -20,7 +20,7 @@ from openpyxl.styles import Font
 from api.deps import PartsDep, SessionDep
 from console import web
 from console.web import PREFIX, CurrentUser
-from models.case import Role
+from models.inputs import Role
 from models.policy import Tier
 from services import stats
 from services.stats import Metric, RankedUnit, StatsError, UnitStats

@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("report_due", sa.DateTime(timezone=True), nullable=True),
         sa.Column("contact_due", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finish_due", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("reported_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("checked_in_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("report_in_time", sa.Boolean(), nullable=True),
         sa.Column("contacted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
@@ -159,7 +159,7 @@ def _listed(value: Any) -> list[str]:
 def _backfill(conn: Any) -> None:
     units: set[tuple[str, str]] = set()
     summons: dict[tuple[str, int, str], dict[str, Any]] = {}
-    steps = {"report": "reported_at", "contact": "contacted_at", "release": "released_at"}
+    steps = {"report": "checked_in_at", "contact": "contacted_at", "release": "released_at"}
     rows = conn.execute(sa.select(EVENTS).order_by(EVENTS.c.case_id, EVENTS.c.seq)).all()
     for r in rows:
         data = r.data or {}

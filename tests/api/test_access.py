@@ -49,7 +49,7 @@ async def test_a_summoned_department_reads_the_case_and_sees_its_report_deadline
     record = (await get(stack, "street-a", w)).json()
     assert record["kind"] == "ordinary" and record["whistler"] == "street-a" and not record["closed"]
     assert {d["unit_id"] for d in record["departments"]} == {"dept-enforcement", "dept-housing"}
-    assert all(d["report_due"] and d["reported_at"] is None for d in record["departments"])
+    assert all(d["report_due"] and d["checked_in_at"] is None for d in record["departments"])
 
     for _ in range(100):
         r = await post(stack, "dept-enforcement", f"{w}/report")
@@ -58,7 +58,7 @@ async def test_a_summoned_department_reads_the_case_and_sees_its_report_deadline
     assert r.status_code == 200, r.text
     record = (await get(stack, "dept-housing", w)).json()
     enforcement = next(d for d in record["departments"] if d["unit_id"] == "dept-enforcement")
-    assert enforcement["reported_at"] and enforcement["report_in_time"] is True
+    assert enforcement["checked_in_at"] and enforcement["report_in_time"] is True
     queue = (await get(stack, "dept-enforcement", "/queue")).json()
     item = next(i for i in queue["data"] if i["case_id"] == c.removeprefix("/cases/"))
     assert item["todo"] == "与吹哨单位对接"

@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from activities.db import engine_for
-from models.case import legacy_case_id_for
+from models.intake import legacy_case_id_for
 from models.tables import CaseRow, ReporterRow
 from tests.api.conftest import Stack, key
 from tests.api.test_case_flow import new_case
@@ -75,7 +75,8 @@ async def test_a_repeat_stores_no_reporter_and_an_anonymous_case_none(stack: Sta
 async def test_a_case_started_under_the_old_ids_keeps_its_id(stack: Stack) -> None:
     from datetime import UTC, datetime
 
-    from models.case import CaseInput, Intake, Location
+    from models.case import CaseInput
+    from models.intake import Intake, Location
     from services.intake import case_handle, wait_ready
     from workflows.case import CaseWorkflow
 

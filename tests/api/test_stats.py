@@ -15,9 +15,9 @@ import pytest
 from sqlmodel import Session
 
 from activities.db import engine_for
-from models.case import EventKind
 from models.policy import Directory, Tier, Unit
 from models.tables import CaseRow, EventRow, WhistleDepartmentRow
+from models.timeline import EventKind
 from services import stats
 from tests.api.conftest import Stack, key
 

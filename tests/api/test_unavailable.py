@@ -16,7 +16,7 @@ from temporalio.service import RPCError
 from activities.db import engine_for
 from activities.vault import ReporterVault
 from config import Settings
-from models.case import case_id_for
+from models.intake import case_id_for
 from models.tables import CaseRow
 from policy import load_policy
 from scripts.run import stop_process

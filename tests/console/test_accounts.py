@@ -16,7 +16,7 @@ import starter
 from activities.db import engine_for
 from config import Settings
 from console import accounts, cli
-from models.case import Role
+from models.inputs import Role
 from models.tables import ConsoleAccount
 from policy import load_policy
 

@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 
 from console import forms, web
 from console.routes.case import Feedback
-from models import case as m
+from models import inputs as m
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
 from policy import load_policy
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from activities.db import engine_for
 from activities.notify import Notifier
 from config import Settings
-from models.case import Notice
+from models.timeline import Message
 from notifications.__main__ import build_dispatcher
 from notifications.dispatcher import NotificationDispatcher
 from notifications.outbox import Entry, Outbox
@@ -64,7 +64,7 @@ async def dispatching(cfg: Settings) -> AsyncIterator[NotificationDispatcher]:
         await asyncio.wait_for(task, 10)
 
 
-def queue(engine: Engine, case_id: str, notices: list[tuple[int, Notice]], reporter_ref: str | None = None) -> None:
+def queue(engine: Engine, case_id: str, notices: list[tuple[int, Message]], reporter_ref: str | None = None) -> None:
     """Outbox rows as the case's `record` activity writes them."""
     with engine.begin() as conn:
         Notifier(engine).queue(conn, case_id, notices, reporter_ref)

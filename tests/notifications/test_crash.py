@@ -12,7 +12,7 @@ from pathlib import Path
 
 from activities.db import engine_for
 from config import ROOT, Settings
-from models.case import Notice
+from models.timeline import Message
 from notifications.outbox import Outbox
 from tests.notifications.conftest import entries, queue, settings_for, wait_for
 from tests.notifications.receivers import SECRETS, WEBHOOK_SECRET, Receivers
@@ -44,7 +44,7 @@ async def test_a_dispatcher_killed_mid_batch_loses_nothing_and_duplicates_carry_
     cfg = settings_for(tmp_path, base, webhook=True, timeout="2.0", lease="3.0")
     engine = engine_for(cfg.database_url)
     for case in range(CASES):
-        notices = [(seq, Notice(to="dept-police", text=f"第{seq}条")) for seq in range(1, PER_CASE + 1)]
+        notices = [(seq, Message(to="dept-police", text=f"第{seq}条")) for seq in range(1, PER_CASE + 1)]
         queue(engine, f"case-{case}", notices)
     written = [e.key for case in range(CASES) for e in entries(cfg, f"case-{case}")]
 

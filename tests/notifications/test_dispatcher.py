@@ -9,8 +9,8 @@ from structlog.testing import capture_logs
 
 from activities.db import engine_for
 from activities.vault import ReporterVault, vault_row
-from models.case import Notice
 from models.tables import NotificationRow, ReporterRow, RevealAudit
+from models.timeline import Message
 from notifications.outbox import Outbox
 from tests.notifications.conftest import all_in, dispatching, entries, queue, settings_for, wait_for
 from tests.notifications.receivers import Receivers
@@ -18,8 +18,8 @@ from tests.notifications.receivers import Receivers
 PHONE = "13912345678"
 
 
-def grid_notices(n: int, start: int = 1) -> list[tuple[int, Notice]]:
-    return [(seq, Notice(to="grid-a1-1", text=f"【催办】第{seq}条")) for seq in range(start, start + n)]
+def grid_notices(n: int, start: int = 1) -> list[tuple[int, Message]]:
+    return [(seq, Message(to="grid-a1-1", text=f"【催办】第{seq}条")) for seq in range(start, start + n)]
 
 
 async def test_a_failing_receiver_holds_only_its_lane_and_on_recovery_all_arrive_in_order(
@@ -29,7 +29,7 @@ async def test_a_failing_receiver_holds_only_its_lane_and_on_recovery_all_arrive
     cfg = settings_for(tmp_path, base)
     engine = engine_for(cfg.database_url)
     state.fail = "500"
-    queue(engine, "case-a", [*grid_notices(5), (6, Notice(to="supervisor", text="【督办】超期"))])
+    queue(engine, "case-a", [*grid_notices(5), (6, Message(to="supervisor", text="【督办】超期"))])
     async with dispatching(cfg):
         await wait_for(
             lambda: all(
@@ -138,7 +138,7 @@ async def test_a_recipient_without_a_channel_stays_visible_as_no_channel(
     queue(
         engine,
         "case-g",
-        [(1, Notice(to="dept-police", text="【吹哨】请按时报到")), (2, Notice(to="reporter", text="x"))],
+        [(1, Message(to="dept-police", text="【吹哨】请按时报到")), (2, Message(to="reporter", text="x"))],
     )
     async with dispatching(cfg):
         found = await wait_for(lambda: all_in(cfg, "case-g", "no_channel") and entries(cfg, "case-g"))
@@ -157,7 +157,7 @@ async def test_sms_reaches_the_reporter_s_phone_and_nothing_else_holds_it(
     with engine.begin() as conn:
         conn.execute(ReporterRow.__table__.insert(), vault_row("case-h", sealed))  # type: ignore[attr-defined]
     ref = sealed.reference()
-    queue(engine, "case-h", [(3, Notice(to="reporter", text="您反映的问题已办结，请评价"))], ref.ref)
+    queue(engine, "case-h", [(3, Message(to="reporter", text="您反映的问题已办结，请评价"))], ref.ref)
     with capture_logs() as logs:
         async with dispatching(cfg):
             await wait_for(lambda: all_in(cfg, "case-h", "delivered"))
@@ -181,7 +181,7 @@ async def test_two_dispatchers_never_send_one_message_twice(tmp_path: Path, rx: 
     cfg = settings_for(tmp_path, base, webhook=True)
     engine = engine_for(cfg.database_url)
     for case in range(20):
-        queue(engine, f"case-{case}", [(seq, Notice(to="dept-police", text=f"第{seq}条")) for seq in range(1, 6)])
+        queue(engine, f"case-{case}", [(seq, Message(to="dept-police", text=f"第{seq}条")) for seq in range(1, 6)])
     async with dispatching(cfg), dispatching(cfg):
         await wait_for(
             lambda: len(state.on("hook")) >= 100 and Outbox(engine).counts(datetime.now(UTC))["pending"] == 0

@@ -6,7 +6,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from models.actions import ActionName as N
-from models.case import Actor, EscalateAction, ReportAction, SignAction
+from models.inputs import Actor, EscalateAction, ReportAction, SignAction
 from models.policy import WhistleKind
 from tests.helpers import channel, ready, start_case, supervisor, unit, whistled_at_street
 from workflows.case import CaseWorkflow

@@ -14,7 +14,7 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from models.case import DeadlineKind
+from models.timeline import DeadlineKind
 from policy import POLICY_DIR
 from tests.helpers import ready, server_now, start_case
 from worker import build_worker

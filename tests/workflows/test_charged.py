@@ -15,21 +15,11 @@ from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from models.case import (
-    CaseEvent,
-    CloseAction,
-    DeadlineKind,
-    EscalateAction,
-    EventKind,
-    ExtendAction,
-    Outcome,
-    RedispatchAction,
-    ReplyAction,
-    SignAction,
-    Status,
-)
+from models.case import Outcome, Status
+from models.inputs import CloseAction, EscalateAction, ExtendAction, RedispatchAction, ReplyAction, SignAction
 from models.policy import Limit, LimitUnit
 from models.tables import NotificationRow
+from models.timeline import CaseEvent, DeadlineKind, EventKind
 from policy import POLICY_DIR
 from tests.helpers import ready, server_now, start_case, supervisor, timeline, unit
 from workflows.case import CaseWorkflow

@@ -9,7 +9,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from models import payloads as pl
 from models import search
-from models.case import DeadlineKind, EventKind, SignAction, Status
+from models.case import Status
+from models.inputs import SignAction
+from models.timeline import DeadlineKind, EventKind
 from tests.helpers import kinds, ready, search_attributes, start_case, timeline, unit
 from workflows.case import CaseWorkflow
 

@@ -4,14 +4,9 @@ import asyncio
 
 from temporalio.client import Client
 
-from models.case import (
-    EventKind,
-    Outcome,
-    RateAction,
-    ReplyAction,
-    SignAction,
-    Status,
-)
+from models.case import Outcome, Status
+from models.inputs import RateAction, ReplyAction, SignAction
+from models.timeline import EventKind
 from services.intake import case_handle
 from tests.helpers import channel, kinds, local_activities, ready, start_case, timeline, unit
 from workflows.case import CaseWorkflow
@@ -61,7 +56,8 @@ async def test_case_started_without_a_snapshot_takes_it_and_is_dispatched_the_sa
 
 
 async def test_long_case_continues_as_new_and_keeps_its_history(client: Client, ticket: str) -> None:
-    from models.case import CaseInput, case_id_for
+    from models.case import CaseInput
+    from models.intake import case_id_for
     from tests.helpers import TASK_QUEUE, describe_raw, intake, server_now
 
     inp = intake(ticket, reported_at=await server_now(client))

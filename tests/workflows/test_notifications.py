@@ -14,7 +14,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from config import Settings
-from models.case import EventKind, SignAction
+from models.inputs import SignAction
+from models.timeline import EventKind
 from tests.helpers import ready, start_case, timeline, unit
 from tests.notifications.conftest import all_in, dispatching, entries, settings_for, wait_for
 from tests.notifications.receivers import Receivers, receivers

@@ -11,16 +11,13 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 
 from models import payloads as pl
-from models.case import (
-    CaseView,
+from models.case import CaseView, Outcome, Status
+from models.inputs import (
     CloseAction,
-    DeadlineKind,
     EscalateAction,
-    EventKind,
     ExtensionDecision,
     ExtensionRequest,
     MergeAction,
-    Outcome,
     RateAction,
     RedispatchAction,
     RejectAction,
@@ -29,11 +26,11 @@ from models.case import (
     ReturnAction,
     ReturnDecision,
     SignAction,
-    Status,
     SuspendAction,
     WithdrawAction,
 )
 from models.policy import Limit, LimitUnit, Tier
+from models.timeline import DeadlineKind, EventKind
 from tests.helpers import channel, kinds, ready, start_case, supervisor, timeline, unit
 from workflows.case import CaseWorkflow
 

@@ -10,10 +10,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from models.case import (
+from models.inputs import (
     Actor,
     CloseAction,
-    DeadlineKind,
     EscalateAction,
     ExtensionDecision,
     ExtensionRequest,
@@ -32,6 +31,7 @@ from models.case import (
     WithdrawAction,
 )
 from models.policy import Limit, LimitUnit, WhistleKind
+from models.timeline import DeadlineKind
 from tests.helpers import channel, ready, server_now, start_case, supervisor, unit, whistled_at_street
 from workflows.case import CaseWorkflow
 

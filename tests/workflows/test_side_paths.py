@@ -10,15 +10,9 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from models import payloads as pl
-from models.case import (
-    DeadlineKind,
-    EventKind,
-    ReportAction,
-    SignAction,
-    SuperviseAction,
-    UrgeAction,
-)
+from models.inputs import ReportAction, SignAction, SuperviseAction, UrgeAction
 from models.policy import Tier, WhistleKind
+from models.timeline import DeadlineKind, EventKind
 from tests.helpers import ready, server_now, start_case, supervisor, timeline, unit, whistled_at_street
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow

@@ -8,13 +8,10 @@ import pytest
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from models.case import (
+from models.case import Outcome
+from models.inputs import (
     ContactAction,
-    DeadlineKind,
-    DepartmentRating,
     EscalateAction,
-    EventKind,
-    Outcome,
     RateAction,
     RateDepartmentsAction,
     ReleaseAction,
@@ -23,7 +20,9 @@ from models.case import (
     SignAction,
     WhistleAction,
 )
+from models.payloads import DepartmentRating
 from models.policy import WhistleKind
+from models.timeline import DeadlineKind, EventKind
 from tests.helpers import channel, ready, start_case, timeline, unit, whistled_at_street
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
@@ -93,7 +92,7 @@ async def test_only_community_or_street_whistles_and_only_departments_are_summon
 async def test_withdrawn_case_takes_its_whistle_down(env: WorkflowEnvironment, client: Client, ticket: str) -> None:
     from temporalio.client import WorkflowExecutionStatus
 
-    from models.case import WithdrawAction
+    from models.inputs import WithdrawAction
 
     h = await start_case(client, ticket, category="illegal_construction")
     await ready(h)

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from models.case import Action, Actor
 from models.errors import ErrorCode
+from models.inputs import Action, Actor
 from workflows.case_context import CaseContext
 from workflows.common import reject
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from models import payloads as pl
-from models.case import Actor, EscalateAction, EventKind
 from models.errors import ErrorCode
+from models.inputs import Actor, EscalateAction
+from models.timeline import EventKind
 from policy.routing import next_tier
 from workflows import case_texts as say
 from workflows.case_context import CaseContext

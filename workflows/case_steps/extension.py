@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from models.case import Actor, DeadlineKind, EventKind, ExtensionDecision, ExtensionRequest, PendingExtension
+from models.case import PendingExtension
 from models.errors import ErrorCode
+from models.inputs import Actor, ExtensionDecision, ExtensionRequest
+from models.timeline import DeadlineKind, EventKind
 from policy.routing import approver
 from workflows import case_texts as say
 from workflows.case_context import CaseContext

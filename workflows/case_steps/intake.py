@@ -6,8 +6,10 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from models import payloads as pl
-from models.case import SYSTEM, Actor, DeadlineKind, EventKind, OpenCaseResult, Outcome, Role
+from models.case import OpenCaseResult, Outcome
+from models.inputs import SYSTEM, Actor, Role
 from models.io import OpenCaseInput
+from models.timeline import DeadlineKind, EventKind
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
 from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT

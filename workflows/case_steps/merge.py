@@ -6,9 +6,11 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from models import payloads as pl
-from models.case import EventKind, MergeAction, Outcome, Status
+from models.case import Outcome, Status
 from models.errors import ErrorCode
+from models.inputs import MergeAction
 from models.io import MergeNote
+from models.timeline import EventKind
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
 from workflows.case_steps.base import Step

@@ -10,7 +10,9 @@ from __future__ import annotations
 from temporalio import workflow
 
 from models import payloads as pl
-from models.case import SYSTEM, Deadline, DeadlineKind, EventKind, Status
+from models.case import Status
+from models.inputs import SYSTEM
+from models.timeline import Deadline, DeadlineKind, EventKind
 from policy.routing import next_tier
 from workflows import case_texts as say
 from workflows.case_context import CaseContext

@@ -6,8 +6,10 @@ from __future__ import annotations
 from temporalio import workflow
 
 from models import payloads as pl
-from models.case import SYSTEM, UNSATISFIED, DeadlineKind, EventKind, Outcome, RateAction, Rating, Status
+from models.case import Outcome, Rating, Status
+from models.inputs import SYSTEM, UNSATISFIED, RateAction
 from models.policy import Tier
+from models.timeline import DeadlineKind, EventKind
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
 from workflows.case_steps.base import Step

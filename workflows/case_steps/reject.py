@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from models.case import EventKind, Outcome, RejectAction
+from models.case import Outcome
+from models.inputs import RejectAction
+from models.timeline import EventKind
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
 from workflows.case_steps.base import Step

@@ -5,8 +5,10 @@ from __future__ import annotations
 from temporalio import workflow
 
 from models import payloads as pl
-from models.case import Actor, DeadlineKind, EventKind, ReplyAction, Status
+from models.case import Status
 from models.errors import ErrorCode
+from models.inputs import Actor, ReplyAction
+from models.timeline import DeadlineKind, EventKind
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
 from workflows.case_steps.base import Step

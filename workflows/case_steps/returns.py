@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from models import payloads as pl
-from models.case import Actor, EventKind, PendingReturn, RedispatchAction, ReturnAction, ReturnDecision, Status
+from models.case import PendingReturn, Status
 from models.errors import ErrorCode
+from models.inputs import Actor, RedispatchAction, ReturnAction, ReturnDecision
+from models.timeline import EventKind
 from policy.routing import approver
 from workflows import case_texts as say
 from workflows.case_context import CaseContext

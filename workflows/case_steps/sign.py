@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from models.case import DeadlineKind, EventKind, SignAction, Status
+from models.case import Status
+from models.inputs import SignAction
+from models.timeline import DeadlineKind, EventKind
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
 from workflows.case_steps.base import Step

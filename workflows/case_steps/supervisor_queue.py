@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from models.case import SYSTEM, DeadlineKind, EventKind, ExtendAction, Status, StuckAt
+from models.case import Status, StuckAt
+from models.inputs import SYSTEM, ExtendAction
 from models.policy import AfterStreet, Tier
+from models.timeline import DeadlineKind, EventKind
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
 from workflows.case_steps.base import Step

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from models.case import Actor, EventKind, ResumeAction, Status, SuspendAction
+from models.case import Status
+from models.inputs import Actor, ResumeAction, SuspendAction
+from models.timeline import EventKind
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
 from workflows.case_steps.base import Step, no_whistle

@@ -5,10 +5,13 @@ from __future__ import annotations
 from temporalio import workflow
 
 from models import payloads as pl
-from models.case import Actor, EventKind, Status, WhistleAction, WhistleInput, WhistleSummary
+from models.case import Status
 from models.errors import ErrorCode
+from models.inputs import Actor, WhistleAction
 from models.io import WhistleNote
 from models.policy import Tier
+from models.timeline import EventKind
+from models.whistle import WhistleInput, WhistleSummary
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
 from workflows.case_steps.base import Step, known_unit, no_whistle

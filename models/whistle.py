@@ -1,0 +1,87 @@
+"""吹哨: what a whistle is given, keeps, shows and returns, and what its case keeps of it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AliasChoices, Field
+
+from models.base import Model
+from models.payloads import DepartmentRating
+from models.policy import (
+    CalendarPolicy,
+    Supervision,
+    WhistleKind,
+    WhistleLimits,
+    WorkingDays,
+)
+from models.timeline import Deadline, Plan
+
+WHISTLE_KIND_LABEL: dict[WhistleKind, str] = {
+    WhistleKind.ordinary: "工作推进哨",
+    WhistleKind.hard: "攻坚哨",
+    WhistleKind.emergency: "应急哨",
+}
+
+
+class WhistleSummary(Model):
+    n: int
+    workflow_id: str
+    kind: WhistleKind
+    whistler: str
+    departments: list[str]
+    active: bool = True
+
+
+class WhistleInput(Model):
+    case_id: str
+    n: int
+    kind: WhistleKind
+    whistler: str
+    departments: list[str]
+    names: dict[str, str] = Field(default_factory=dict, description="unit id → name, for the timeline")
+    limits: WhistleLimits
+    calendar: CalendarPolicy
+    supervision: Supervision
+    workdays: WorkingDays | None = None
+    planned: list[Plan] | None = Field(
+        default=None, description="report, contact and finish as the case planned them when it whistled (rule set 2)"
+    )
+    planned_at: datetime | None = None
+
+
+class DepartmentState(Model):
+    unit_id: str
+    checked_in_at: datetime | None = Field(
+        default=None,
+        description="报到: when the department reported for the whistle",
+        validation_alias=AliasChoices("checked_in_at", "reported_at"),  # whistles recorded before the rename
+    )
+    contacted_at: datetime | None = None
+    released_at: datetime | None = None
+    late_report: bool = False
+    rating: DepartmentRating | None = None
+
+
+class WhistleState(Model):
+    """Everything a whistle knows; one object, as a case has `CaseState`."""
+
+    departments: dict[str, DepartmentState]
+    deadlines: list[Deadline] = Field(default_factory=list)
+    ready: bool = Field(default=False, description="its deadlines are planned; departments may act")
+    rated: bool = Field(default=False, description="the whistler has rated every department: the whistle is over")
+
+
+class WhistleView(Model):
+    case_id: str
+    n: int
+    kind: WhistleKind
+    whistler: str
+    departments: list[DepartmentState]
+    deadlines: list[Deadline]
+    done: bool
+
+
+class WhistleResult(Model):
+    n: int
+    departments: list[DepartmentState]
