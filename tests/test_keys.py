@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 import starter
 from activities.db import engine_for
-from api import auth
+from api import auth, keys_cli
 from config import Settings
 from models.inputs import Role
 from models.tables import ApiKey
@@ -21,7 +21,7 @@ runner = CliRunner()
 @pytest.fixture
 def key_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Engine:
     engine = engine_for(database_url)
-    monkeypatch.setattr(starter, "key_engine", lambda: engine)
+    monkeypatch.setattr(keys_cli, "key_engine", lambda: engine)
     return engine
 
 
