@@ -23,7 +23,7 @@ install:
 	fi
 	$(UV) sync --frozen --all-groups --python $(PYTHON)
 	@# The workflow sandbox re-imports workflow modules for every case: give it bytecode to load.
-	@$(PY) -m compileall -q activities models policy services workflows >/dev/null
+	@$(PY) -m compileall -q activities models policy rules services store workflows >/dev/null
 
 run: install
 	$(PY) -m scripts.run

@@ -25,8 +25,6 @@ from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError, 
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.db import engine_for
-from activities.vault import ReporterVault
 from api.keys_cli import keys_app
 from config import settings
 from console.cli import accounts_app
@@ -41,6 +39,8 @@ from models.timeline import DEADLINE_LABEL, EVENT_LABEL, CaseEvent, Deadline
 from models.whistle import WhistleView
 from policy import load_policy
 from services.intake import IntakeError, case_handle, check_intake, open_case, wait_ready, whistle_handle
+from store.db import engine_for
+from store.vault import ReporterVault
 from temporal_client import connect
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow

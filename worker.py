@@ -19,11 +19,11 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import logs
 from activities.case import CaseActivities
-from activities.db import SchemaError, engine_for
 from activities.notify import Notifier
 from config import settings
 from policy import load_policy
 from processes import run_processes
+from store.db import SchemaError, engine_for
 from temporal_client import connect
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow

@@ -19,8 +19,8 @@ from models.case import OpenCaseResult
 from models.io import OpenCaseInput, PlanInput, RecordInput
 from models.timeline import Plan
 from policy import load_policy
-from policy.routing import RoutingError
 from policy.snapshot import UnknownCategory, calendar_for, snapshot_case
+from rules.routing import RoutingError
 
 log = structlog.get_logger(__name__)
 

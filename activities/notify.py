@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import structlog
 from sqlalchemy.engine import Connection, Engine
 
-from activities.upsert import insert_or_ignore
 from models.tables import NotificationRow
 from models.timeline import Message
+from store.upsert import insert_or_ignore
 
 log = structlog.get_logger(__name__)
 

@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.engine import Connection, Engine
 
-from activities.upsert import insert_or_ignore, upsert_unless_older
-from activities.vault import vault_row
 from models import payloads as pl
 from models.io import CaseRowData, RecordInput
 from models.tables import CaseRow, CaseUnitRow, EventRow, ReporterRow, WhistleDepartmentRow
 from models.timeline import CaseEvent, EventKind
+from store.upsert import insert_or_ignore, upsert_unless_older
+from store.vault import vault_row
 
 
 def _table(model: Any) -> Table:

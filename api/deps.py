@@ -12,7 +12,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
-from activities.vault import ReporterVault
 from api import auth
 from api.errors import ApiError, not_found, unavailable
 from config import Settings
@@ -20,6 +19,7 @@ from models.inputs import Actor, Role
 from models.policy import Policy
 from models.tables import CaseRow
 from services import queries
+from store.vault import ReporterVault
 from temporal_client import connect
 
 

@@ -10,11 +10,11 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
-from activities.db import engine_for
 from api import auth
 from config import settings
 from models.inputs import Actor, Role
 from policy import load_policy
+from store.db import engine_for
 
 keys_app = typer.Typer(help="API 密钥：签发与吊销（管理员操作，直接写读模型数据库）", no_args_is_help=True)
 

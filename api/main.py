@@ -16,8 +16,6 @@ from fastapi_offline import FastAPIOffline
 
 import console
 import logs
-from activities.db import SchemaError, engine_for
-from activities.vault import ReporterVault
 from api import auth, errors, metrics, open311, openapi
 from api.deps import Parts
 from api.edge import Edge
@@ -25,6 +23,8 @@ from api.routes import actions, cases, directory, notifications, ops, stats
 from config import Settings, settings
 from console import accounts
 from policy import load_policy
+from store.db import SchemaError, engine_for
+from store.vault import ReporterVault
 
 log = structlog.get_logger(__name__)
 CASE_IN_PATH = re.compile(r"^/cases/([^/]+)")

@@ -26,13 +26,13 @@ from typing import Any
 import httpx
 from sqlalchemy import insert
 
-from activities.db import engine_for
 from bench.common import percentile, report
 from bench.stack import api_server, wait_for_http
 from console.accounts import DEMO_PASSWORD
 from models.tables import CaseRow, CaseUnitRow, EventRow, WhistleDepartmentRow
 from policy import POLICY_DIR, load_policy
 from scripts.run import free_port
+from store.db import engine_for
 
 TARGET_P95_MS = 200.0
 GRID, DEPARTMENT = "grid-a1-1", "dept-enforcement"

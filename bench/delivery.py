@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from activities.db import engine_for
 from activities.notify import Notifier
 from bench.common import report
 from bench.receiver import webhook_receiver
 from bench.stack import delivery_figures, notification_dispatcher, short_policy_dir, sqlite_path, wait_rows
 from config import settings
 from models.timeline import Message
+from store.db import engine_for
 
 RECIPIENTS = ("grid-a1-1", "comm-a1", "supervisor")
 

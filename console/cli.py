@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import Engine
 
-from activities.db import engine_for
 from config import settings
 from console import accounts
 from policy import load_policy
+from store.db import engine_for
 
 accounts_app = typer.Typer(help="工作台账号：新增、解锁（管理员操作，直接写读模型数据库）", no_args_is_help=True)
 

@@ -14,13 +14,13 @@ import structlog
 from prometheus_client import start_http_server
 
 import logs
-from activities.db import engine_for
 from config import Settings, settings
 from notifications.channels import MissingSecret, build_channels
 from notifications.dispatcher import NotificationDispatcher
 from notifications.metrics import REGISTRY
 from notifications.outbox import Outbox
 from policy import PolicyError, load_policy
+from store.db import engine_for
 
 log = structlog.get_logger("notifications")
 

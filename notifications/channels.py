@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from activities.db import engine_for
-from activities.vault import ReporterVault
 from config import Settings
 from notifications.policy import (
     DingTalkChannel,
@@ -23,6 +21,8 @@ from notifications.policy import (
 from notifications.providers import Provider, Webhook
 from notifications.robots import DingTalk, WeCom
 from notifications.sms import Sms
+from store.db import engine_for
+from store.vault import ReporterVault
 
 WEBHOOK = "webhook"
 

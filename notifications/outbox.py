@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Table, case, exists, func, or_, select, update
 from sqlalchemy.engine import Engine
 
-from activities.upsert import insert_or_ignore
 from models.tables import NotificationDeliveryRow, NotificationRow
+from store.upsert import insert_or_ignore
 
 PENDING, DELIVERED, DEAD, NO_CHANNEL = "pending", "delivered", "dead", "no_channel"
 STATES = (PENDING, DELIVERED, DEAD, NO_CHANNEL)

@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 import httpx
 from sqlmodel import Session
 
-from activities.vault import ReporterVault, mask_phone
 from models.tables import RevealAudit
 from notifications.policy import ANONYMOUS, REPORTER, SmsChannel
 from notifications.providers import Message, Outcome, Result, http_outcome, json_body, post, short
+from store.vault import ReporterVault, mask_phone
 
 ACTOR = "notifications:sms"
 RATE_LIMITED = "RATE_LIMITED"

@@ -9,7 +9,7 @@ import chinese_calendar
 import structlog
 
 from models.policy import CalendarPolicy, WorkingDays
-from policy.workdays import DeadlineClock
+from rules.workdays import DeadlineClock
 
 
 class WorkingCalendar(DeadlineClock):

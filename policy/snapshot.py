@@ -9,7 +9,7 @@ from models.case import CasePolicy, OpenCaseResult
 from models.intake import Intake
 from models.policy import CalendarPolicy, Policy, WorkingDays
 from policy.calendar import WorkingCalendar
-from policy.routing import route
+from rules.routing import route
 
 
 class UnknownCategory(LookupError):

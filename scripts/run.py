@@ -331,9 +331,9 @@ def check_notifications(cfg: Settings) -> None:
 
     Also creates the read model's tables, before the worker and the dispatcher both open a new database.
     """
-    from activities.db import engine_for
     from notifications.channels import MissingSecret, build_channels
     from policy import PolicyError
+    from store.db import engine_for
 
     engine_for(cfg.database_url)
     try:

@@ -16,13 +16,13 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.vault import ReporterVault
 from models.case import CaseInput, CaseView, Status
 from models.intake import Intake, SealedReporter, case_id_for
 from models.policy import Policy, Tier
 from models.tables import CaseRow
-from policy.routing import RoutingError, locate
 from policy.snapshot import snapshot_case
+from rules.routing import RoutingError, locate
+from store.vault import ReporterVault
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
 

@@ -14,8 +14,8 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.db import engine_for, upgrade_database
 from models.search import ALL_KEYS
+from store.db import engine_for, upgrade_database
 from tests.helpers import TASK_QUEUE
 from tests.postgres import PostgresServer, start_postgres
 from tests.servers import time_skipping_env

@@ -157,7 +157,7 @@ def stored_text(database_url: str) -> str:
     """Every row of every table of the read model, as text: what a reader of the database could see."""
     from sqlalchemy import MetaData, select
 
-    from activities.db import engine_for
+    from store.db import engine_for
 
     engine = engine_for(database_url)
     tables = MetaData()

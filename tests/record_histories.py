@@ -24,7 +24,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.case import CaseActivities
-from activities.db import engine_for
 from activities.notify import Notifier
 from models.case import CaseInput, ClosureRecord
 from models.inputs import (
@@ -55,6 +54,7 @@ from models.payloads import DepartmentRating
 from models.policy import Limit, LimitUnit, WhistleKind
 from policy import load_policy
 from services.intake import start_options
+from store.db import engine_for
 from tests.conftest import register_search_attributes
 from tests.helpers import (
     TASK_QUEUE,

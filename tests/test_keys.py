@@ -8,12 +8,12 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 import starter
-from activities.db import engine_for
 from api import auth, keys_cli
 from config import Settings
 from models.inputs import Role
 from models.tables import ApiKey
 from scripts import run
+from store.db import engine_for
 
 runner = CliRunner()
 

@@ -15,8 +15,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 from sqlmodel import SQLModel
 
-from activities.db import SchemaError, alembic_config, check_schema, current_revision, engine_for, head_revision
 from config import ROOT
+from store.db import SchemaError, alembic_config, check_schema, current_revision, engine_for, head_revision
 from tests.postgres import PostgresServer
 
 PYTHON = sys.executable
@@ -104,7 +104,7 @@ def test_a_sqlite_file_from_before_migrations_is_upgraded_in_place(tmp_path: Pat
 def test_processes_starting_together_on_a_new_sqlite_file_all_find_it_ready(tmp_path: Path) -> None:
     """`make run` starts the worker and the API at once: one makes the file, the others wait for it."""
     url = f"sqlite:///{tmp_path / 'together.db'}"
-    code = "from activities.db import engine_for; engine_for(__import__('os').environ['DATABASE_URL'])"
+    code = "from store.db import engine_for; engine_for(__import__('os').environ['DATABASE_URL'])"
     starts = [
         subprocess.Popen(
             [PYTHON, "-c", code], cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, stderr=subprocess.PIPE

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 from sqlmodel import Session, col, select
 
-from activities.db import engine_for
 from config import ROOT
 from models.tables import CaseRow, EventRow
 from scripts.run import free_port, stop_process
+from store.db import engine_for
 from tests.api.conftest import key
 from tests.api.test_unavailable import street_vending
 from tests.conftest import migrated_database

@@ -14,12 +14,12 @@ from temporalio.client import Client
 from typer.testing import CliRunner
 
 import starter
-from activities.db import engine_for
-from activities.vault import ReporterVault
 from models.case import CaseView, Outcome, Status
 from models.inputs import Actor, Role, WhistleAction
 from models.timeline import EventKind
 from services.intake import case_handle
+from store.db import engine_for
+from store.vault import ReporterVault
 from tests.helpers import TASK_QUEUE, kinds, ready, server_now, start_case, timeline, unit
 from workflows.case import CaseWorkflow
 

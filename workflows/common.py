@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from models.io import PlanInput
     from models.policy import CalendarPolicy, Limit, Supervision, WorkingDays
     from models.timeline import Plan
-    from policy.workdays import CaseCalendar
+    from rules.workdays import CaseCalendar
 
 A = TypeVar("A", bound=Action)
 R = TypeVar("R")

@@ -21,7 +21,7 @@ from console.accounts import User
 from console.web import PREFIX, CurrentUser
 from models.inputs import Role
 from models.policy import Tier, Urgency
-from policy.routing import RoutingError, route
+from rules.routing import RoutingError, route
 
 router = APIRouter(prefix=f"{PREFIX}/intake", include_in_schema=False)
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from activities.db import engine_for
 from models.intake import legacy_case_id_for
 from models.tables import CaseRow, ReporterRow
+from store.db import engine_for
 from tests.api.conftest import Stack, key
 from tests.api.test_case_flow import new_case
 

@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime
 from prometheus_client import CollectorRegistry, generate_latest
 from sqlmodel import Session
 
-from activities.db import engine_for
 from api.routes.ops import ReadModel, calendar_health
 from models.tables import CaseRow, EventRow
 from policy import load_policy
+from store.db import engine_for
 from tests.api.conftest import Stack, key
 
 POLICY = load_policy()

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from activities.db import engine_for
 from console import accounts, web
 from policy import load_policy
+from store.db import engine_for
 from tests.console.conftest import Console
 
 

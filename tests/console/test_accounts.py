@@ -13,12 +13,12 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 import starter
-from activities.db import engine_for
 from config import Settings
 from console import accounts, cli
 from models.inputs import Role
 from models.tables import ConsoleAccount
 from policy import load_policy
+from store.db import engine_for
 
 runner = CliRunner()
 POLICY = load_policy()

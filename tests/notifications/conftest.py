@@ -14,7 +14,6 @@ import pytest_asyncio
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from activities.db import engine_for
 from activities.notify import Notifier
 from config import Settings
 from models.timeline import Message
@@ -22,6 +21,7 @@ from notifications.__main__ import build_dispatcher
 from notifications.dispatcher import NotificationDispatcher
 from notifications.outbox import Entry, Outbox
 from policy import FILES, POLICY_DIR
+from store.db import engine_for
 from tests.notifications.receivers import SECRETS, WEBHOOK_SECRET, Receivers, policy_toml, receivers
 
 

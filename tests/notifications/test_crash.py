@@ -10,10 +10,10 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from activities.db import engine_for
 from config import ROOT, Settings
 from models.timeline import Message
 from notifications.outbox import Outbox
+from store.db import engine_for
 from tests.notifications.conftest import entries, queue, settings_for, wait_for
 from tests.notifications.receivers import SECRETS, WEBHOOK_SECRET, Receivers
 

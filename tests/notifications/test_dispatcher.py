@@ -7,11 +7,11 @@ from pathlib import Path
 
 from structlog.testing import capture_logs
 
-from activities.db import engine_for
-from activities.vault import ReporterVault, vault_row
 from models.tables import NotificationRow, ReporterRow, RevealAudit
 from models.timeline import Message
 from notifications.outbox import Outbox
+from store.db import engine_for
+from store.vault import ReporterVault, vault_row
 from tests.notifications.conftest import all_in, dispatching, entries, queue, settings_for, wait_for
 from tests.notifications.receivers import Receivers
 

@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 from models.policy import CalendarPolicy, Limit, LimitUnit, OfficeHours
 from policy import load_policy
 from policy.calendar import WorkingCalendar
-from policy.workdays import CaseCalendar
+from rules.workdays import CaseCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
 OFFICE = OfficeHours(periods=((time(9), time(12)), (time(13, 30), time(17, 30))))

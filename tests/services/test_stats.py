@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from activities.db import engine_for
 from models.policy import Directory, Tier, Unit
 from models.tables import CaseRow, EventRow, WhistleDepartmentRow
 from models.timeline import EventKind
 from services import stats
+from store.db import engine_for
 
 SEQ = itertools.count(1)
 T0 = datetime(2025, 11, 3, 2, 0, tzinfo=UTC)  # 10:00 in Beijing

@@ -6,7 +6,7 @@ from models import payloads as pl
 from models.errors import ErrorCode
 from models.inputs import Actor, EscalateAction
 from models.timeline import EventKind
-from policy.routing import next_tier
+from rules.routing import next_tier
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
 from workflows.case_steps.base import Step, no_whistle

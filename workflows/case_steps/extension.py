@@ -8,7 +8,7 @@ from models.case import PendingExtension
 from models.errors import ErrorCode
 from models.inputs import Actor, ExtensionDecision, ExtensionRequest
 from models.timeline import DeadlineKind, EventKind
-from policy.routing import approver
+from rules.routing import approver
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
 from workflows.case_steps.base import Step

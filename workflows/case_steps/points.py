@@ -13,7 +13,7 @@ from models import payloads as pl
 from models.case import Status
 from models.inputs import SYSTEM
 from models.timeline import Deadline, DeadlineKind, EventKind
-from policy.routing import next_tier
+from rules.routing import next_tier
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
 from workflows.case_steps import rating, supervisor_queue

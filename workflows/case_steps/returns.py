@@ -7,7 +7,7 @@ from models.case import PendingReturn, Status
 from models.errors import ErrorCode
 from models.inputs import Actor, RedispatchAction, ReturnAction, ReturnDecision
 from models.timeline import EventKind
-from policy.routing import approver
+from rules.routing import approver
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
 from workflows.case_steps.base import Step, known_unit, no_whistle
