@@ -132,13 +132,13 @@ def fill(database_url: str, cases: int, seed: int = 7) -> dict[str, int]:
     engine = engine_for(database_url)
     with engine.begin() as conn:
         for start in range(0, len(case_rows), 2000):
-            conn.execute(insert(CaseRow), case_rows[start : start + 2000])  # type: ignore[arg-type]
+            conn.execute(insert(CaseRow), case_rows[start : start + 2000])
         for start in range(0, len(events), 5000):
-            conn.execute(insert(EventRow), events[start : start + 5000])  # type: ignore[arg-type]
+            conn.execute(insert(EventRow), events[start : start + 5000])
         units = [{"case_id": c, "unit_id": u} for c, u in sorted(involved)]
         for start in range(0, len(units), 5000):
-            conn.execute(insert(CaseUnitRow), units[start : start + 5000])  # type: ignore[arg-type]
-        conn.execute(insert(WhistleDepartmentRow), summons)  # type: ignore[arg-type]
+            conn.execute(insert(CaseUnitRow), units[start : start + 5000])
+        conn.execute(insert(WhistleDepartmentRow), summons)
     return {"cases": len(case_rows), "events": len(events), "whistles": whistles}
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import free_port, report, rss_bytes, temporal_server
+from bench.common import report, rss_bytes, temporal_server
 from bench.stack import (
     CATEGORY,
     GRID,
@@ -44,6 +44,7 @@ from bench.stack import (
 )
 from config import settings
 from policy import POLICY_DIR
+from scripts.run import free_port
 
 QUEUE = "bench-intake"
 CHANNEL = "hotline12345"

@@ -46,10 +46,11 @@ async def intake_of(client: Client, case_id: str) -> Intake | None:
             return None
     except RPCError:
         return None
-    _INTAKES[case_id] = inp.intake
+    intake: Intake = inp.intake
+    _INTAKES[case_id] = intake
     if len(_INTAKES) > _INTAKES_KEPT:
         _INTAKES.popitem(last=False)
-    return inp.intake
+    return intake
 
 
 @dataclass(frozen=True)

@@ -84,12 +84,12 @@ def test_bad_input_exits_2_and_issues_nothing(key_db: Engine, args: list[str], m
 
 def test_make_run_starts_the_api_with_demo_keys_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DEMO_KEYS", raising=False)
-    unset = Settings(_env_file=None)  # type: ignore[call-arg]
+    unset = Settings(_env_file=None)
     assert run.api_environment(unset, {"PATH": "/bin"}) == {"PATH": "/bin", "DEMO_KEYS": "1"}
     assert run.demo_keys_on(unset)
 
     monkeypatch.setenv("DEMO_KEYS", "0")
-    told = Settings(_env_file=None)  # type: ignore[call-arg]
+    told = Settings(_env_file=None)
     assert run.api_environment(told, {"DEMO_KEYS": "0"}) == {"DEMO_KEYS": "0"}
     assert not run.demo_keys_on(told)
     assert not unset.model_copy().demo_keys  # outside `make run` there are no default keys

@@ -24,7 +24,7 @@ def event(kind: EventKind, data: Any) -> CaseEvent:
             EventKind.intake,
             {"category": "x", "urgency": "general", "policy": "v1"},
             pl.Intake(category="x", urgency="general", policy="v1"),
-        ),  # type: ignore[arg-type]
+        ),
         (
             EventKind.dispatch,
             {"rule": "属地", "assisting": "a,b", "reply_due": AT.isoformat()},
@@ -37,7 +37,7 @@ def event(kind: EventKind, data: Any) -> CaseEvent:
             EventKind.whistle,
             {"n": "1", "kind": "hard", "departments": "d1,d2"},
             pl.Whistled(n=1, kind="hard", departments=["d1", "d2"]),
-        ),  # type: ignore[arg-type]
+        ),
         (EventKind.report, {"whistle": "2"}, pl.WhistleStep(whistle=2)),
         (
             EventKind.rate_departments,

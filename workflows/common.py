@@ -42,7 +42,7 @@ async def plan(
     if workdays is not None:
         clock = CaseCalendar(workdays)
         return [clock.plan(start, limit, supervision) for start, limit in items]
-    return await workflow.execute_local_activity(
+    plans: list[Plan] = await workflow.execute_local_activity(
         "plan_deadlines",
         PlanInput(
             starts=[start for start, _ in items],
@@ -54,6 +54,7 @@ async def plan(
         start_to_close_timeout=ACTIVITY_TIMEOUT,
         retry_policy=ACTIVITY_RETRY,
     )
+    return plans
 
 
 class HasContext(Protocol):

@@ -52,7 +52,7 @@ def public(entries: list[Entry]) -> NotificationsPublic:
             channel=e.channel,
             provider=e.provider,
             text=e.text,
-            state=e.state,  # type: ignore[arg-type]
+            state=e.state,
             attempts=e.attempts,
             resent=e.resent,
             last_error=e.last_error,

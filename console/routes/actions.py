@@ -17,6 +17,7 @@ from temporalio.service import RPCError
 from api.deps import PartsDep, SessionDep, TemporalDep, readable
 from api.errors import ApiError, busy, from_rpc, from_update
 from console import forms, web
+from console.accounts import User
 from console.routes.board import board_panel
 from console.routes.case import Feedback, not_found, render_case, whistle_key
 from console.web import PREFIX, CurrentUser
@@ -68,7 +69,7 @@ async def _act(
     spec: ActionSpec[Action] | None,
     workflow_id: str,
     shown_as: str,
-    user: web.User,
+    user: User,
     session: SessionDep,
     parts: PartsDep,
     temporal: TemporalDep,

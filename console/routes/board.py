@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.deps import PartsDep, SessionDep, TemporalDep
 from api.errors import ApiError
 from console import queries, web
+from console.accounts import User
 from console.routes.case import Feedback, case_context, not_found
 from console.web import PREFIX, CurrentUser
 from models.inputs import Role
@@ -58,7 +59,7 @@ async def board_case(
 
 async def board_panel(
     request: Request,
-    user: web.User,
+    user: User,
     session: SessionDep,
     parts: PartsDep,
     temporal: TemporalDep,

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.deps import SessionDep
 from api.routes.cases import my_queue
 from console import web
+from console.accounts import User
 from console.web import PREFIX, CurrentUser
 from models.inputs import Role
 from models.reads import QueueItem
@@ -34,7 +35,7 @@ def section_of(item: QueueItem) -> str:
     return "handle"
 
 
-def _context(user: web.User, session: SessionDep, everything: bool) -> dict[str, object]:
+def _context(user: User, session: SessionDep, everything: bool) -> dict[str, object]:
     queue = my_queue(web.principal(user), session)
     grouped: dict[str, list[QueueItem]] = {key: [] for key, _ in SECTIONS}
     for item in queue.data:  # already sorted by time left

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 from policy import POLICY_DIR
-from tests.api.conftest import Stack, key
+from tests.api.conftest import Stack, api_with, key
 from tests.api.test_case_flow import CHANNEL, new_case
-from tests.api.test_unavailable import api_with
 
 REPLY_SECONDS = 12
 RATING_SECONDS = 6

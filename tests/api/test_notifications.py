@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -74,7 +75,7 @@ async def notified(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> As
         await asyncio.gather(*tasks)
 
 
-async def poll(what, timeout: float = 30.0):  # type: ignore[no-untyped-def]
+async def poll(what: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout
     while not (value := await what()):
         assert time.monotonic() < deadline, f"not reached within {timeout} s"
@@ -108,7 +109,7 @@ async def test_failing_receivers_hold_no_case_back_and_recovered_ones_get_everyt
     # used to wait on the projection's retries, minutes late or never
     assert 0 <= (at - due).total_seconds() < 5.0
 
-    async def listed() -> list[dict[str, object]]:
+    async def listed() -> list[dict[str, Any]]:
         r = await api.get(f"{c}/notifications", headers=SUPERVISOR)
         assert r.status_code == 200, r.text
         return list(r.json()["data"])
@@ -149,7 +150,7 @@ async def test_failing_receivers_hold_no_case_back_and_recovered_ones_get_everyt
     assert float(delivered.split()[-1]) >= len(done)
 
 
-async def _tried(listed):  # type: ignore[no-untyped-def]
+async def _tried(listed: Callable[[], Awaitable[list[dict[str, Any]]]]) -> list[dict[str, Any]] | None:
     """Once every channel has been tried more than once and the reporter's notice is queued."""
     found = await listed()
     tried = {e["channel"] for e in found if e["attempts"] >= 2}
@@ -158,6 +159,6 @@ async def _tried(listed):  # type: ignore[no-untyped-def]
     return found if found and reporter and tried == routed else None
 
 
-async def _all_delivered(listed):  # type: ignore[no-untyped-def]
+async def _all_delivered(listed: Callable[[], Awaitable[list[dict[str, Any]]]]) -> list[dict[str, Any]] | None:
     found = await listed()
     return found if found and all(e["state"] == "delivered" for e in found) else None

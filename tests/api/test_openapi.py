@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 
 from api.main import create_app
-from api.routes.actions import CASE_ACTIONS, EXAMPLES, WHISTLE_ACTIONS, body_model
+from api.routes.actions import EXAMPLES, body_model
 from api.schemas import CaseCreate
+from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS
 
 APP = create_app()
 

@@ -80,7 +80,12 @@ def budget(examples: int) -> settings:
 
 
 def exercise(
-    operation: APIOperation, actor: str, mode: GenerationMode, base_url: str, report: Report, case_id: str | None
+    operation: APIOperation[Any, Any, Any, Any],
+    actor: str,
+    mode: GenerationMode,
+    base_url: str,
+    report: Report,
+    case_id: str | None,
 ) -> None:
     """Generated requests to one operation as one actor; raises when a check fails."""
     headers = {"authorization": f"Bearer demo-{actor}"}
@@ -90,7 +95,7 @@ def exercise(
 
     @budget(READ_EXAMPLES if operation.method.upper() == "GET" else WRITE_EXAMPLES)
     @given(case=operation.as_strategy(generation_mode=mode, headers=headers, path_parameters=path))
-    def check(case: schemathesis.Case) -> None:
+    def check(case: schemathesis.Case[Any]) -> None:
         response = case.call(base_url=base_url, headers=headers, timeout=30)
         report.calls += 1
         report.statuses[response.status_code] = report.statuses.get(response.status_code, 0) + 1

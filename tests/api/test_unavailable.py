@@ -17,11 +17,11 @@ from config import Settings
 from models.intake import case_id_for
 from models.tables import CaseRow
 from policy import load_policy
-from scripts.run import stop_process
+from scripts.run import free_port, stop_process
 from services.intake import open_case, start_workflow
 from store.db import engine_for
 from store.vault import ReporterVault
-from tests.api.conftest import Stack, api_with, free_port, key, serve
+from tests.api.conftest import Stack, api_with, key, serve
 from tests.api.test_open311 import BASE, form
 from tests.conftest import register_search_attributes
 from tests.helpers import intake

@@ -134,7 +134,7 @@ async def test_malformed_payload_is_refused_before_the_workflow(client: Client, 
         ReturnAction(actor=unit("grid-a1-1"), reason="")
     assert "reason" in str(err.value)
     with pytest.raises(ValidationError):
-        RateAction(actor=channel(), level="great", solved=True)  # type: ignore[arg-type]
+        RateAction(actor=channel(), level="great", solved=True)
 
 
 async def refused(h: WorkflowHandle[CaseWorkflow, Any], update: Any, action: Any, code: str, words: str) -> None:
