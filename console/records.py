@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
-from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
+from models.actions import ActionName
 from models.case import CaseInput, CaseView
 from models.inputs import Actor
 from models.intake import Intake
@@ -76,20 +78,16 @@ async def whistles_of(
 
 async def case_actions(client: Client, case_id: str, actor: Actor) -> list[str]:
     """The actions the case would accept from the actor now, as the workflow's own checks say."""
-    try:
-        names = await case_handle(client, case_id).query(
-            CaseWorkflow.available_actions, actor, rpc_timeout=QUERY_TIMEOUT
-        )
-    except (WorkflowQueryFailedError, RPCError):
-        return []
-    return [n.value for n in names]
+    return await _offered(case_handle(client, case_id), CaseWorkflow.available_actions, actor)
 
 
 async def whistle_actions(client: Client, workflow_id: str, actor: Actor) -> list[str]:
+    return await _offered(whistle_handle(client, workflow_id), WhistleWorkflow.available_actions, actor)
+
+
+async def _offered(handle: WorkflowHandle[Any, Any], query: Any, actor: Actor) -> list[str]:
     try:
-        names = await whistle_handle(client, workflow_id).query(
-            WhistleWorkflow.available_actions, actor, rpc_timeout=QUERY_TIMEOUT
-        )
+        names: list[ActionName] = await handle.query(query, actor, rpc_timeout=QUERY_TIMEOUT)
     except (WorkflowQueryFailedError, RPCError):
         return []
     return [n.value for n in names]
