@@ -15,6 +15,7 @@ from temporalio.client import Client
 from api import auth
 from api.errors import ApiError, not_found, unavailable
 from config import Settings
+from models.errors import ErrorCode
 from models.inputs import Actor, Role
 from models.policy import Policy
 from models.tables import CaseRow
@@ -77,7 +78,7 @@ class Principal:
 
     def case_actor(self) -> Actor:
         if self.actor is None:
-            raise ApiError(403, "WrongActor", "管理员账号不能办理诉求")
+            raise ApiError(403, ErrorCode.wrong_actor, "管理员账号不能办理诉求")
         return self.actor
 
 
@@ -89,10 +90,10 @@ def get_principal(
     parts: PartsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None
 ) -> Principal:
     if credentials is None or not credentials.credentials.strip():
-        raise ApiError(401, "Unauthenticated", "缺少身份凭证：请在 Authorization 头中提供 Bearer 密钥")
+        raise ApiError(401, ErrorCode.unauthenticated, "缺少身份凭证：请在 Authorization 头中提供 Bearer 密钥")
     found = auth.lookup(parts.engine, credentials.credentials.strip())
     if found is None:
-        raise ApiError(401, "Unauthenticated", "身份凭证无效或已吊销")
+        raise ApiError(401, ErrorCode.unauthenticated, "身份凭证无效或已吊销")
     return Principal(role=found[0], actor=found[1])
 
 
@@ -102,7 +103,7 @@ CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 def require_role(*roles: str):  # type: ignore[no-untyped-def]
     def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in roles:
-            raise ApiError(403, "WrongActor", "当前账号无权执行此操作")
+            raise ApiError(403, ErrorCode.wrong_actor, "当前账号无权执行此操作")
         return principal
 
     return check

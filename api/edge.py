@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, FieldError, respond
+from models.errors import ErrorCode
 
 MAX_JSON_DEPTH = 32
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f\ud800-\udfff]")
@@ -61,7 +62,7 @@ class Edge:
         """The refusal, or the body read whole (at most `max_body_bytes`)."""
         fault = text_at_fault(scope)
         if fault is not None:
-            return ApiError(422, "InvalidInput", f"请求内容有误：{fault.field}", fields=[fault])
+            return ApiError(422, ErrorCode.invalid_input, f"请求内容有误：{fault.field}", fields=[fault])
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
@@ -81,12 +82,12 @@ class Edge:
         body = b"".join(chunks)
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if body and content_type.endswith(b"json") and json_depth(body) > MAX_JSON_DEPTH:
-            return ApiError(422, "InvalidInput", f"JSON 嵌套过深（最多 {MAX_JSON_DEPTH} 层）")
+            return ApiError(422, ErrorCode.invalid_input, f"JSON 嵌套过深（最多 {MAX_JSON_DEPTH} 层）")
         return body
 
 
 def too_large(limit: int) -> ApiError:
-    return ApiError(413, "TooLarge", f"请求体过大：最多 {limit} 字节")
+    return ApiError(413, ErrorCode.too_large, f"请求体过大：最多 {limit} 字节")
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -45,7 +45,13 @@ RETRYABLE_RPC = {
     RPCStatusCode.RESOURCE_EXHAUSTED,
     RPCStatusCode.ABORTED,
 }
-HTTP_CODES = {400: "BadRequest", 404: "NotFound", 405: "MethodNotAllowed", 413: "TooLarge", 415: "UnsupportedMedia"}
+HTTP_CODES = {
+    400: ErrorCode.bad_request,
+    404: ErrorCode.not_found,
+    405: ErrorCode.method_not_allowed,
+    413: ErrorCode.too_large,
+    415: ErrorCode.unsupported_media,
+}
 HTTP_MESSAGES = {
     400: "请求无法解析：请检查请求体格式",
     404: "请求的地址不存在",
@@ -63,7 +69,7 @@ class FieldError(BaseModel):
 class ErrorBody(BaseModel):
     """Every refusal and failure: `code` for programs, `message` for people (Chinese)."""
 
-    code: str = Field(examples=["WrongActor"])
+    code: ErrorCode = Field(examples=[ErrorCode.wrong_actor])
     message: str = Field(examples=["只有当前承办单位（多福巷社区第一网格）可以签收"])
     fields: list[FieldError] | None = Field(default=None, description="the inputs at fault (422)")
     request_id: str | None = Field(
@@ -75,7 +81,7 @@ class ApiError(Exception):
     def __init__(
         self,
         status: int,
-        code: str,
+        code: ErrorCode,
         message: str,
         headers: dict[str, str] | None = None,
         *,
@@ -103,34 +109,34 @@ def unavailable(request_id: str | None = None) -> ApiError:
     message = "服务暂时不可用，请稍后重试" + (
         f"（带 Idempotency-Key: {request_id}，不会重复办理）" if request_id else ""
     )
-    return ApiError(503, "TemporalUnavailable", message, again_with(request_id), request_id=request_id)
+    return ApiError(503, ErrorCode.temporal_unavailable, message, again_with(request_id), request_id=request_id)
 
 
 def database_unavailable() -> ApiError:
-    return ApiError(503, "DatabaseUnavailable", "数据库暂时不可用，请稍后重试", retry_later())
+    return ApiError(503, ErrorCode.database_unavailable, "数据库暂时不可用，请稍后重试", retry_later())
 
 
 def busy(request_id: str | None = None) -> ApiError:
     """The engine did not answer in time; the action may still take effect, so say how to send it again."""
     again = "带同一 Idempotency-Key 重试" if request_id is None else f"带 Idempotency-Key: {request_id} 重试"
     message = f"服务繁忙，请求未能及时完成：请稍后查询诉求状态，必要时{again}（不会重复办理）"
-    return ApiError(503, "Busy", message, again_with(request_id), request_id=request_id)
+    return ApiError(503, ErrorCode.busy, message, again_with(request_id), request_id=request_id)
 
 
 def not_found(what: str = "诉求") -> ApiError:
-    return ApiError(404, "NotFound", f"{what}不存在")
+    return ApiError(404, ErrorCode.not_found, f"{what}不存在")
 
 
 def from_rpc(err: RPCError) -> ApiError:
     if err.status is RPCStatusCode.NOT_FOUND:
         if "completed" in err.message or "already" in err.message:
-            return ApiError(409, "CaseClosed", "该诉求已销号，不能再操作")
+            return ApiError(409, ErrorCode.case_closed, "该诉求已销号，不能再操作")
         return not_found()
     if err.status in RETRYABLE_RPC:
         return unavailable()
     if err.status is RPCStatusCode.FAILED_PRECONDITION:
-        return ApiError(409, "CaseClosed", "该诉求已销号，不能再操作")
-    return ApiError(502, "TemporalError", "工作流服务返回错误，请联系管理员")
+        return ApiError(409, ErrorCode.case_closed, "该诉求已销号，不能再操作")
+    return ApiError(502, ErrorCode.temporal_error, "工作流服务返回错误，请联系管理员")
 
 
 def from_update(err: WorkflowUpdateFailedError) -> ApiError:
@@ -139,7 +145,7 @@ def from_update(err: WorkflowUpdateFailedError) -> ApiError:
     if isinstance(cause, ApplicationError) and code is not None:
         headers = {"Retry-After": "1"} if code is ErrorCode.not_ready else None
         return ApiError(STATUS_FOR_CODE.get(code, 409), code, cause.message, headers)
-    return ApiError(409, "Rejected", str(cause or err))
+    return ApiError(409, ErrorCode.rejected, str(cause or err))
 
 
 PATTERN_MESSAGES = {STORABLE: "不能包含 NUL 等控制字符", URL: "须为 http(s):// 网址，不能包含空白或控制字符"}
@@ -154,7 +160,7 @@ def field_message(error: dict[str, object]) -> str:
 
 def invalid(errors: list[dict[str, object]]) -> ApiError:
     fields = [FieldError(field=".".join(str(p) for p in e["loc"]), message=field_message(e)) for e in errors]  # type: ignore[attr-defined]
-    return ApiError(422, "InvalidInput", "请求内容有误：" + "；".join(f.field for f in fields), fields=fields)
+    return ApiError(422, ErrorCode.invalid_input, "请求内容有误：" + "；".join(f.field for f in fields), fields=fields)
 
 
 Renderer = Callable[[str, ApiError], Response]
@@ -189,7 +195,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
-        code = HTTP_CODES.get(exc.status_code, "BadRequest" if exc.status_code < 500 else "InternalError")
+        code = HTTP_CODES.get(
+            exc.status_code, ErrorCode.bad_request if exc.status_code < 500 else ErrorCode.internal_error
+        )
         message = HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
         return await answer(request, ApiError(exc.status_code, code, message, dict(exc.headers or {}) or None))
 
@@ -210,7 +218,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TemporalError)
     async def _temporal(request: Request, exc: TemporalError) -> Response:
         log.warning("temporal_error", error=type(exc).__name__, path=request.url.path)
-        return await answer(request, ApiError(502, "TemporalError", "工作流服务返回错误，请联系管理员"))
+        return await answer(request, ApiError(502, ErrorCode.temporal_error, "工作流服务返回错误，请联系管理员"))
 
     @app.exception_handler(db.OperationalError)
     @app.exception_handler(db.InterfaceError)
@@ -222,4 +230,4 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _failure(request: Request, exc: Exception) -> Response:
         log.exception("request_failed", path=request.url.path)
-        return respond(request.url.path, ApiError(500, "InternalError", "服务内部错误，请联系管理员"))
+        return respond(request.url.path, ApiError(500, ErrorCode.internal_error, "服务内部错误，请联系管理员"))

@@ -36,9 +36,18 @@ class ErrorCode(StrEnum):
     anonymous = "Anonymous"
     confidential = "Confidential"
     rejected = "Rejected"
+    bad_request = "BadRequest"
+    method_not_allowed = "MethodNotAllowed"
+    too_large = "TooLarge"
+    unsupported_media = "UnsupportedMedia"
+    # not now: the same request may be sent again
     busy = "Busy"
+    in_progress = "InProgress"
     temporal_unavailable = "TemporalUnavailable"
+    database_unavailable = "DatabaseUnavailable"
+    # not the caller's fault
     temporal_error = "TemporalError"
+    internal_error = "InternalError"
 
     @classmethod
     def of(cls, value: str | None) -> ErrorCode | None:

@@ -13,6 +13,7 @@ from fastapi import Request
 from api import auth
 from api.deps import Parts
 from api.open311.errors import Open311Error
+from models.errors import ErrorCode
 from models.inputs import Actor, Role
 
 
@@ -30,7 +31,7 @@ def caller(parts: Parts, request: Request, api_key: str | None) -> Actor:
     key = given_key(request, api_key)
     found = auth.lookup(parts.engine, key) if key else None
     if found is None or found[1] is None:
-        raise Open311Error(403, "api_key 缺失、无效或已吊销", "Unauthenticated")
+        raise Open311Error(403, "api_key 缺失、无效或已吊销", ErrorCode.unauthenticated)
     return found[1]
 
 
@@ -40,5 +41,5 @@ def reader(parts: Parts, request: Request, api_key: str | None) -> Actor | None:
         return None
     actor = caller(parts, request, api_key)
     if actor.role not in (Role.channel, Role.supervisor):
-        raise Open311Error(403, "只有受理渠道和督办人员的 api_key 可以查询诉求", "WrongActor")
+        raise Open311Error(403, "只有受理渠道和督办人员的 api_key 可以查询诉求", ErrorCode.wrong_actor)
     return actor

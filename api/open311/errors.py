@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from api.errors import ApiError
 from api.open311.formats import format_of, render
+from models.errors import ErrorCode
 
 PREFIX = "/open311/"
 # The engine's statuses the standard does not use, as its clients expect them.
@@ -22,7 +23,7 @@ STANDARD_STATUS = {401: 403, 422: 400}
 class Open311Error(ApiError):
     """A refusal with the standard's description; `reason` is the machine code for metrics and logs."""
 
-    def __init__(self, status: int, description: str, reason: str = "InvalidInput") -> None:
+    def __init__(self, status: int, description: str, reason: ErrorCode = ErrorCode.invalid_input) -> None:
         super().__init__(status, reason, description)
 
 

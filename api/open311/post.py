@@ -34,6 +34,7 @@ from api.open311.schemas import (
     post_body_docs,
 )
 from api.open311.time import local
+from models.errors import ErrorCode
 from models.inputs import Role
 from models.intake import Intake, Location, ReporterRef
 from models.timeline import DeadlineKind
@@ -159,7 +160,7 @@ async def create_request(format: Format, request: Request, parts: PartsDep) -> R
     key = given if isinstance(given, str) and given else request.query_params.get("api_key")
     actor = await run_in_threadpool(caller, parts, request, key)
     if actor.role is not Role.channel:
-        raise Open311Error(403, "只有受理渠道的 api_key 可以提交诉求", "WrongActor")
+        raise Open311Error(403, "只有受理渠道的 api_key 可以提交诉求", ErrorCode.wrong_actor)
     try:
         body = NewRequest.model_validate(fields)
     except ValidationError as err:

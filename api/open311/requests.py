@@ -17,6 +17,7 @@ from api.open311.formats import Format, render, responses
 from api.open311.schemas import ServiceRequest, coordinates_address
 from api.open311.time import local
 from models.case import STATUS_LABEL, Status
+from models.errors import ErrorCode
 from models.inputs import Actor, Role
 from models.policy import Policy
 from models.tables import CaseRow, EventRow
@@ -166,5 +167,5 @@ def read_request(
     actor = reader(parts, request, api_key)
     row = session.get(CaseRow, service_request_id)
     if row is None or (actor is not None and actor.role is Role.channel and row.channel != actor.id):
-        raise Open311Error(404, f"诉求不存在：{service_request_id}", "NotFound")
+        raise Open311Error(404, f"诉求不存在：{service_request_id}", ErrorCode.not_found)
     return render(format, "service_requests", _requests(session, parts.policy, [row]))

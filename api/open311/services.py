@@ -19,6 +19,7 @@ from api.open311.schemas import (
     Service,
     ServiceDefinition,
 )
+from models.errors import ErrorCode
 from models.policy import URGENCY_LABEL, Category, OwnerRule, Policy, Tier
 
 router = APIRouter()
@@ -68,7 +69,7 @@ def list_services(format: Format, parts: PartsDep) -> Response:
 def service_definition(service_code: str, format: Format, parts: PartsDep) -> Response:
     policy = parts.policy
     if policy.category(service_code) is None:
-        raise Open311Error(404, f"未知的服务类别：{service_code}", "NotFound")
+        raise Open311Error(404, f"未知的服务类别：{service_code}", ErrorCode.not_found)
     grids = [u for u in policy.directory.units if u.tier is Tier.grid]
     definition = ServiceDefinition(
         service_code=service_code,

@@ -26,6 +26,7 @@ from api.schemas import public_view
 from models import inputs as m
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
 from models.case import CaseView
+from models.errors import ErrorCode
 from models.whistle import WhistleView
 from services import queries
 
@@ -74,7 +75,7 @@ def body_model(model: type[m.Action], example: dict[str, Any] | None = None) -> 
 def in_progress(request_id: str) -> JSONResponse:
     """Taken by the case but not finished within the wait: the same request, sent again, gets its result."""
     body = ErrorBody(
-        code="InProgress",
+        code=ErrorCode.in_progress,
         message=f"已受理，正在办理：请稍后带 Idempotency-Key: {request_id} 重发同一请求以取得结果（不会重复办理）",
         request_id=request_id,
     )
@@ -144,7 +145,7 @@ def make_endpoint(spec: ActionSpec[m.Action]) -> Callable[..., Any]:
             body = kw["body"] or body_type()
             action = spec.model(actor=actor, request_id=key, **body.model_dump())
         except ValueError as err:
-            raise ApiError(422, "InvalidInput", f"请求内容有误：{err}") from err
+            raise ApiError(422, ErrorCode.invalid_input, f"请求内容有误：{err}") from err
         workflow_id = f"{case_id}/whistle/{kw['n']}" if spec.whistle else case_id
         request_id = key or uuid.uuid4().hex
         log.info("case_action", case_id=case_id, action=spec.name.value, unit=actor.unit_id, role=actor.role.value)

@@ -29,6 +29,7 @@ from api.schemas import (
 )
 from config import settings
 from models.case import Status
+from models.errors import ErrorCode
 from models.inputs import Role
 from models.intake import Intake, ReporterRef
 from models.policy import Limit, Tier, Urgency
@@ -66,11 +67,11 @@ async def create_case(
 ) -> CaseCreated:
     actor = principal.case_actor()
     if actor.role is not Role.channel:
-        raise ApiError(403, "WrongActor", "只有受理渠道可以提交诉求")
+        raise ApiError(403, ErrorCode.wrong_actor, "只有受理渠道可以提交诉求")
     now = datetime.now(UTC)
     reported_at = body.reported_at or now
     if reported_at > now + CLOCK_SKEW or reported_at < now - OLDEST_REPORT:
-        raise ApiError(422, "InvalidInput", "reported_at：诉求时间不能晚于当前时间，也不能早于30天前")
+        raise ApiError(422, ErrorCode.invalid_input, "reported_at：诉求时间不能晚于当前时间，也不能早于30天前")
     intake = Intake(
         channel=actor.id,
         channel_ticket_id=body.channel_ticket_id,
@@ -96,7 +97,7 @@ async def create_case(
             policy=parts.policy,
         )
     except IntakeError as err:
-        raise ApiError(422, "InvalidInput", f"{err.field}：{err.message}") from err
+        raise ApiError(422, ErrorCode.invalid_input, f"{err.field}：{err.message}") from err
     if opened.existed:
         response.status_code = 200
     else:
@@ -146,7 +147,7 @@ def list_cases(
     own_channel = actor.id if actor is not None and actor.role is Role.channel else None
     if actor is not None and actor.role is Role.unit:
         if unit not in (None, actor.unit_id):
-            raise ApiError(403, "WrongActor", "单位只能查看本单位的诉求")
+            raise ApiError(403, ErrorCode.wrong_actor, "单位只能查看本单位的诉求")
         unit = actor.unit_id
     rows, count = queries.list_cases(
         session,
@@ -192,16 +193,16 @@ def reveal_reporter(
         closed = row.status == Status.closed
         raise ApiError(
             403,
-            "WrongActor",
+            ErrorCode.wrong_actor,
             "诉求已销号：只有督办人员可以查看诉求人联系方式"
             if closed
             else "只有当前承办单位和督办人员可以查看诉求人联系方式",
         )
     reporter = session.get(ReporterRow, row.reporter_ref) if row.reporter_ref else None
     if reporter is None:
-        raise ApiError(404, "Anonymous", "诉求人匿名反映，无联系方式")
+        raise ApiError(404, ErrorCode.anonymous, "诉求人匿名反映，无联系方式")
     if reporter.confidential:
-        raise ApiError(403, "Confidential", "诉求人要求保密，不提供姓名和电话")
+        raise ApiError(403, ErrorCode.confidential, "诉求人要求保密，不提供姓名和电话")
     revealed = parts.vault.reveal(reporter.ref)
     if revealed is None:
         raise not_found("诉求人信息")
@@ -243,7 +244,7 @@ def read_reveals(case_id: str, principal: SupervisorDep, session: SessionDep) ->
 def my_queue(principal: CurrentPrincipal, session: SessionDep) -> Queue:
     actor = principal.actor
     if actor is None or actor.role is not Role.unit or actor.unit_id is None:
-        raise ApiError(403, "WrongActor", "只有单位账号有待办队列")
+        raise ApiError(403, ErrorCode.wrong_actor, "只有单位账号有待办队列")
     return queries.queue(session, unit_id=actor.unit_id, now=datetime.now(UTC))
 
 
@@ -260,7 +261,7 @@ def preview_deadlines(
     policy = parts.policy
     cat = policy.category(category)
     if cat is None:
-        raise ApiError(422, "InvalidInput", f"category：未知的诉求类别：{category}")
+        raise ApiError(422, ErrorCode.invalid_input, f"category：未知的诉求类别：{category}")
     start = at or datetime.now(UTC)
     cls = urgency or cat.urgency
     limits = policy.limits[cls]

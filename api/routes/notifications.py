@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from api.deps import PartsDep, SessionDep, SupervisorDep, readable
 from api.errors import ApiError, not_found
+from models.errors import ErrorCode
 from notifications.outbox import Entry, Outbox
 from notifications.policy import REPORTER
 
@@ -92,5 +93,5 @@ def resend_notification(
     if queued is None:
         raise not_found("通知")
     if queued == 0:
-        raise ApiError(409, "WrongState", "该通知没有投递失败或无渠道的记录，无需重发")
+        raise ApiError(409, ErrorCode.wrong_state, "该通知没有投递失败或无渠道的记录，无需重发")
     return public([e for e in outbox.for_case(case_id) if e.notification_id == notification_id])

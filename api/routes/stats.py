@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, PlainValidator, TypeAdapter, ValidationEr
 from api.deps import CurrentPrincipal, PartsDep, SessionDep, SupervisorDep
 from api.errors import ApiError, not_found
 from api.schemas import Timestamp
+from models.errors import ErrorCode
 from models.inputs import Role
 from models.policy import Policy, Tier
 from services import stats
@@ -93,7 +94,7 @@ def _period(
     try:
         stats.check_period(start, end)
     except StatsError as err:
-        raise ApiError(422, "InvalidInput", err.message) from err
+        raise ApiError(422, ErrorCode.invalid_input, err.message) from err
     return start, end
 
 
@@ -131,7 +132,7 @@ def read_unit_stats(
     actor = principal.actor
     own = actor is not None and actor.role is Role.unit and actor.unit_id == unit_id
     if not (principal.is_supervisor or own):
-        raise ApiError(403, "WrongActor", "只有督办人员或本单位可以查看该单位的统计")
+        raise ApiError(403, ErrorCode.wrong_actor, "只有督办人员或本单位可以查看该单位的统计")
     start, end = _period(parts.policy, date_from, date_to)
     rows = stats.unit_stats(session, parts.policy.directory, date_from=start, date_to=end, unit_id=unit_id)
     if not rows:

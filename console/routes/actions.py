@@ -23,6 +23,7 @@ from console.routes.case import Feedback, not_found, render_case, whistle_key
 from console.web import PREFIX, CurrentUser
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
 from models.case import CaseView
+from models.errors import ErrorCode
 from models.inputs import Action
 from models.tables import CaseRow
 from models.whistle import WhistleView
@@ -79,7 +80,7 @@ async def _act(
     except ApiError as err:
         return not_found(request, err)
     if spec is None:
-        return not_found(request, ApiError(404, "NotFound", "没有这项操作"))
+        return not_found(request, ApiError(404, ErrorCode.not_found, "没有这项操作"))
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str) and k not in forms.SKIPPED}
     seen = form.get("seq")
