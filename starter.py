@@ -11,13 +11,11 @@ import os
 import sys
 import time
 import typing
-import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -35,13 +33,13 @@ from models.inputs import Actor, Role
 from models.intake import Intake
 from models.payloads import DepartmentRating
 from models.policy import WhistleKind
-from models.timeline import DEADLINE_LABEL, EVENT_LABEL, CaseEvent, Deadline
 from models.whistle import WhistleView
 from policy import load_policy
+from scripts.terminal import local, print_deadlines, print_timeline
 from services.intake import IntakeError, case_handle, check_intake, open_case, wait_ready, whistle_handle
 from store.db import engine_for
 from store.vault import ReporterVault
-from temporal_client import connect
+from temporal_client import connect, ui_url
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
 
@@ -92,31 +90,6 @@ def explain(err: ValidationError) -> str:
         f"{'.'.join(map(str, e['loc'])) or '输入'}：{'缺少该项' if e['type'] == 'missing' else e['msg']}"
         for e in err.errors(include_url=False)
     )
-
-
-def local(at: datetime) -> str:
-    # The city's own zone, as its policy says (the cases' deadlines are on its calendar).
-    return at.astimezone(ZoneInfo(load_policy(settings.policy_dir).calendar.timezone)).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def ui_link(case_id: str) -> str:
-    return f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{case_id}"
-
-
-def pad(text: str, width: int) -> str:
-    """Left-align for a terminal, where a Chinese character takes two columns."""
-    return text + " " * max(0, width - sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text))
-
-
-def print_deadlines(deadlines: list[Deadline]) -> None:
-    for d in deadlines:
-        state = "超期" if d.missed else "按时" if d.closed_at else "进行中"
-        print(f"  {pad(DEADLINE_LABEL[d.kind], 12)} {d.unit_id:<18} 截止 {local(d.due_at)}  {state}")
-
-
-def print_timeline(events: list[CaseEvent]) -> None:
-    for e in sorted(events, key=lambda e: e.seq):
-        print(f"  {e.seq:>3}. {local(e.at)}  {pad(EVENT_LABEL[e.kind], 12)} {pad(e.unit_id or '—', 18)} {e.text}")
 
 
 # ------------------------------------------------------------------------------------------ talking to Temporal
@@ -192,7 +165,7 @@ async def start_case(client: Client, intake: Intake, reporter: tuple[str, str] |
     view = opened.view if opened.view and opened.view.recorded_seq else await ready(handle, timeout=15)
     print(f"状态：{view.status_label}  承办：{view.holder or '—'}")
     print_deadlines(view.deadlines)
-    print(ui_link(handle.id))
+    print(ui_url(handle.id))
 
 
 @app.command()
@@ -318,7 +291,7 @@ async def show_case(client: Client, case_id: str) -> None:
     print_deadlines(view.deadlines)
     print("时间线：")
     print_timeline(events)
-    print(ui_link(case_id))
+    print(ui_url(case_id))
 
 
 @app.command()
@@ -398,7 +371,7 @@ async def run_demo(client: Client, task_queue: str, vault: ReporterVault, *, now
     step(f"群众评价“满意、已解决”，{view.status_label}", view)
     print("时间线：")
     print_timeline(await h.query(CaseWorkflow.events))
-    print(ui_link(h.id))
+    print(ui_url(h.id))
     return h.id
 
 

@@ -87,3 +87,8 @@ async def connect(
     if connect_timeout is not None:
         options["connect_timeout"] = connect_timeout
     return await Client.connect(**options)
+
+
+def ui_url(case_id: str, cfg: Settings = settings) -> str:
+    """The case's history in the Temporal Web UI (its raw events, for supervisors and developers)."""
+    return f"{cfg.temporal_ui_url}/namespaces/{cfg.temporal_namespace}/workflows/{case_id}"

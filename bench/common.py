@@ -18,7 +18,7 @@ from typing import Any
 from temporalio.client import Client
 
 from config import ROOT
-from scripts.run import free_port, start_dev_server, stop_process, wait_for_temporal
+from scripts.temporal_dev import free_port, start_dev_server, stop_process, wait_for_temporal
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -31,7 +31,7 @@ from bench.stack import api_server, wait_for_http
 from console.accounts import DEMO_PASSWORD
 from models.tables import CaseRow, CaseUnitRow, EventRow, WhistleDepartmentRow
 from policy import POLICY_DIR, load_policy
-from scripts.run import free_port
+from scripts.temporal_dev import free_port
 from store.db import engine_for
 
 TARGET_P95_MS = 200.0

@@ -18,8 +18,9 @@ from typing import Any
 
 from activities.notify import Notifier
 from bench.common import report
+from bench.read_model import delivery_figures, sqlite_path, wait_rows
 from bench.receiver import webhook_receiver
-from bench.stack import delivery_figures, notification_dispatcher, short_policy_dir, sqlite_path, wait_rows
+from bench.stack import notification_dispatcher, short_policy_dir
 from config import settings
 from models.timeline import Message
 from store.db import engine_for

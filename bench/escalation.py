@@ -22,23 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import report, temporal_server
+from bench.read_model import count_rows, delivery_figures, grid_escalations, sqlite_path, wait_rows
 from bench.receiver import webhook_receiver
 from bench.stack import (
     COMMUNITY,
-    count_rows,
-    delivery_figures,
     engine_worker,
-    grid_escalations,
     notification_dispatcher,
     processes,
     short_policy_dir,
     spread,
-    sqlite_path,
     start_case,
     start_many,
     timer_worker,
     wait_for_poller,
-    wait_rows,
 )
 from bench.timer_baseline import TimerWorkflow
 from config import settings

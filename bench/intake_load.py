@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from bench.common import report, rss_bytes, temporal_server
+from bench.read_model import read_model, sqlite_path, wait_rows
 from bench.stack import (
     CATEGORY,
     GRID,
@@ -35,16 +36,13 @@ from bench.stack import (
     family_rss_bytes,
     mib,
     processes,
-    read_model,
     spread,
-    sqlite_path,
     wait_for_http,
     wait_for_poller,
-    wait_rows,
 )
 from config import settings
 from policy import POLICY_DIR
-from scripts.run import free_port
+from scripts.temporal_dev import free_port
 
 QUEUE = "bench-intake"
 CHANNEL = "hotline12345"

@@ -27,26 +27,23 @@ from typing import Any
 from temporalio.client import Client
 
 from bench.common import report, rss_bytes, temporal_server
+from bench.read_model import count_rows, grid_escalations, sqlite_path, wait_rows
 from bench.stack import (
     COMMUNITY,
-    count_rows,
     cpu_seconds,
     db_bytes,
     engine_worker,
     family_cpu_seconds,
     family_rss_bytes,
-    grid_escalations,
     mib,
     processes,
     short_policy_dir,
     spread,
-    sqlite_path,
     start_case,
     start_many,
     timer_worker,
     wait_for_poller,
     wait_idle,
-    wait_rows,
 )
 from bench.timer_baseline import TimerWorkflow
 from config import settings

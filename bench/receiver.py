@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI, Request, Response
 
-from scripts.run import free_port
+from scripts.temporal_dev import free_port
 
 
 @asynccontextmanager

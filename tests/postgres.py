@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 import structlog
 
-from scripts.run import free_port
+from scripts.temporal_dev import free_port
 
 
 def _bin_path() -> Path:

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import ssl as ssl_module
 
-from scripts.run import free_port
+from scripts.temporal_dev import free_port
 
 
 class Proxy:

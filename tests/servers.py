@@ -17,7 +17,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from config import bundled_binary
-from scripts.run import StartupError, free_port, start_dev_server, stop_process, wait_for_temporal
+from scripts.temporal_dev import StartupError, free_port, start_dev_server, stop_process, wait_for_temporal
 
 ATTEMPTS = 4
 log = structlog.get_logger(__name__)

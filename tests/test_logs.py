@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from config import ROOT
-from scripts.run import free_port, stop_process
+from scripts.temporal_dev import free_port, stop_process
 from tests.servers import dev_server
 
 SECRET = "wk_never-in-a-log"

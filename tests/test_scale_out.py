@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from config import ROOT
 from models.tables import CaseRow, EventRow
-from scripts.run import free_port, stop_process
+from scripts.temporal_dev import free_port, stop_process
 from store.db import engine_for
 from tests.api.conftest import key
 from tests.api.test_unavailable import street_vending

@@ -20,6 +20,7 @@ from models.timeline import EventKind
 from services.intake import case_handle
 from store.db import engine_for
 from store.vault import ReporterVault
+from temporal_client import ui_url
 from tests.helpers import TASK_QUEUE, kinds, ready, server_now, start_case, timeline, unit
 from workflows.case import CaseWorkflow
 
@@ -81,7 +82,7 @@ async def test_demo_closes_the_case_and_never_shows_the_reporter(
     out = capsys.readouterr()
     printed = out.out + out.err + caplog.text
     assert case_id in out.out and "已销号" in out.out and "吹哨" in out.out
-    assert starter.ui_link(case_id) in out.out
+    assert ui_url(case_id) in out.out
     assert PHONE not in printed and NAME not in printed
 
 

@@ -18,7 +18,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.service import TLSConfig
 
 from config import Settings
-from scripts.run import stop_process
+from scripts.temporal_dev import stop_process
 from temporal_client import connect, connect_options
 from tests.proxy import Proxy
 from tests.servers import dev_server

@@ -27,7 +27,6 @@ from api.schemas import (
     Timestamp,
     public_view,
 )
-from config import settings
 from models.case import Status
 from models.errors import ErrorCode
 from models.inputs import Role
@@ -39,6 +38,7 @@ from models.timeline import DEADLINE_LABEL, DeadlineKind
 from policy.snapshot import calendar_for
 from services import queries
 from services.intake import IntakeError, case_handle, check_intake, open_case
+from temporal_client import ui_url
 from workflows.case import CaseWorkflow
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -46,10 +46,6 @@ queue_router = APIRouter(tags=["cases"])
 
 CLOCK_SKEW = timedelta(minutes=5)
 OLDEST_REPORT = timedelta(days=30)
-
-
-def ui_url(case_id: str) -> str:
-    return f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{case_id}"
 
 
 @router.post(

@@ -22,7 +22,7 @@ from temporalio.client import Client
 from api.main import create_app
 from config import Settings
 from notifications.__main__ import build_dispatcher
-from scripts.run import free_port, stop_process
+from scripts.temporal_dev import free_port, stop_process
 from tests.conftest import DATABASES, migrated_database
 from tests.notifications.receivers import WEBHOOK_SECRET, verify_webhook
 from tests.servers import dev_server

@@ -4,7 +4,7 @@ health check says the database is down, and everything works again once it is ba
 from __future__ import annotations
 
 from config import Settings
-from scripts.run import free_port
+from scripts.temporal_dev import free_port
 from tests.api.conftest import key, serve
 from tests.conftest import migrated_database
 from tests.postgres import PostgresServer

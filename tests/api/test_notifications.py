@@ -21,7 +21,7 @@ from api.main import create_app
 from bench.stack import short_policy_dir
 from config import Settings
 from notifications.__main__ import build_dispatcher
-from scripts.run import free_port
+from scripts.temporal_dev import free_port
 from tests.api.conftest import Stack, key
 from tests.api.test_case_flow import new_case
 from tests.notifications.receivers import SECRETS, WEBHOOK_SECRET, Receivers, policy_toml, receivers

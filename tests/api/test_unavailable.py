@@ -17,7 +17,7 @@ from config import Settings
 from models.intake import case_id_for
 from models.tables import CaseRow
 from policy import load_policy
-from scripts.run import free_port, stop_process
+from scripts.temporal_dev import free_port, stop_process
 from services.intake import open_case, start_workflow
 from store.db import engine_for
 from store.vault import ReporterVault

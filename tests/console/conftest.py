@@ -24,7 +24,7 @@ from config import Settings
 from console.accounts import DEMO_PASSWORD
 from notifications.__main__ import build_dispatcher
 from policy import POLICY_DIR
-from scripts.run import free_port, stop_process
+from scripts.temporal_dev import free_port, stop_process
 from tests.servers import dev_server, with_retry
 from worker import build_worker
 

@@ -23,7 +23,7 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from scripts.run import free_port
+from scripts.temporal_dev import free_port
 
 WECOM_KEY = "wecom-robot-key-0001"
 DINGTALK_TOKEN = "dingtalk-access-token-0001"

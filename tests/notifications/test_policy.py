@@ -106,7 +106,8 @@ def test_a_policy_without_the_file_has_no_channels(tmp_path: Path) -> None:
 
 
 def test_make_run_stops_before_starting_anything_when_a_secret_is_missing(tmp_path: Path) -> None:
-    from scripts.run import StartupError, check_notifications
+    from scripts.run import check_notifications
+    from scripts.temporal_dev import StartupError
 
     cfg = Settings(policy_dir=policy_dir(tmp_path, EXAMPLE), database_url=f"sqlite:///{tmp_path / 'c.db'}")
     with pytest.raises(StartupError, match="NOTIFY_SECRETS__WECOM_COMM_A1 is not set"):
