@@ -233,9 +233,10 @@ def build_action(
     if spec is None:
         raise fail(f"未知操作：{action}（可选：{'、'.join(table)}{'' if whistle else '；吹哨操作须加 --whistle N'}）")
     try:
-        return spec.update, spec.model.model_validate({**parse_fields(spec.model, fields, raw), "actor": actor})
+        payload = spec.model.model_validate({**parse_fields(spec.model, fields, raw), "actor": actor})
     except ValidationError as err:
         raise fail(f"参数有误：{explain(err)}") from err
+    return spec.update, m.with_units(payload, load_policy(settings.policy_dir).directory)
 
 
 async def act_case(client: Client, case_id: str, key: str, payload: m.Action, whistle: int | None) -> BaseModel:

@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from models.inputs import SERVER_FIELDS
+
 FIELD_LABEL = {
     "reason": "理由",
     "note": "说明",
@@ -38,7 +40,7 @@ FIELD_LABEL = {
     "phone": "电话",
     "channel_ticket_id": "工单号",
 }
-SKIPPED = ("actor", "request_id", "csrf_token", "seq", "panel")
+SKIPPED = (*SERVER_FIELDS, "csrf_token", "seq", "panel")
 
 
 def parse(model: type[BaseModel], form: FormData) -> dict[str, Any]:

@@ -5,16 +5,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import Field, field_validator
 
 from models.base import CaseId, Ident, Model, Reason, Text, storable
 from models.payloads import DepartmentRating
-from models.policy import (
-    Limit,
-    WhistleKind,
-)
+from models.policy import Directory, Limit, Unit, WhistleKind
 
 
 class Role(StrEnum):
@@ -46,6 +43,9 @@ class Action(Model):
     request_id: Ident | None = Field(default=None, description="a repeated request id is refused as 重复提交")
 
 
+ActionT = TypeVar("ActionT", bound=Action)
+
+
 class SignAction(Action):
     """签收."""
 
@@ -56,19 +56,40 @@ class ReturnAction(Action):
     reason: Reason
 
 
-class ReturnDecision(Action):
+class Move(Action):
+    """An action that may send the case to another unit, which the case's part of the directory may not hold."""
+
+    to_unit: Ident | None = None
+    units: tuple[Unit, ...] = Field(
+        default=(), description="to_unit and the units above it, from the directory in force; see `with_units`"
+    )
+
+
+class ReturnDecision(Move):
     """The tier above approves a 退单 and names the unit to 改派 to, or refuses it."""
 
     approve: bool
-    to_unit: Ident | None = None
     reason: Reason
 
 
-class RedispatchAction(Action):
+class RedispatchAction(Move):
     """改派 by a supervisor."""
 
     to_unit: Ident
     reason: Reason
+
+
+SERVER_FIELDS = ("actor", "request_id", "units")
+"""Fields of an action that its sender fills, never the person asking: who acts, the request's key, the chain."""
+
+
+def with_units(action: ActionT, directory: Directory) -> ActionT:
+    """The action, a move carrying its target's chain from `directory` (a case carries only its own chains;
+    `Directory.for_case`). Every sender (API, console, command line) passes its action through here.
+    """
+    if not isinstance(action, Move) or not action.to_unit:
+        return action
+    return action.model_copy(update={"units": directory.chain(action.to_unit)})
 
 
 class EscalateAction(Action):

@@ -6,6 +6,7 @@ with pydantic's message naming the field.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, time
 from enum import StrEnum
 from functools import cached_property
@@ -177,6 +178,34 @@ class Directory(Frozen):
 
     def get(self, unit_id: str) -> Unit | None:
         return self._by_id.get(unit_id)
+
+    def chain(self, unit_id: str) -> tuple[Unit, ...]:
+        """The unit and the units above it, short of the district; () if the directory does not know it."""
+        units: list[Unit] = []
+        unit = self.get(unit_id)
+        while unit is not None and unit.tier is not Tier.district and unit not in units:
+            units.append(unit)
+            unit = self.get(unit.parent) if unit.parent else None
+        return tuple(units)
+
+    def for_case(self, unit_ids: Iterable[str]) -> Directory:
+        """The part of the directory a case carries: the chains of the units it starts with, and every unit of
+        a tier that is neither grid nor community (streets, departments: the tens a case may be sent or
+        whistled to). A city's thousands of grids and communities stay out of every case's history and
+        memory; a case sent to one it does not carry is given that unit's chain with the move (`with_units`).
+        """
+        wanted = {u.id for uid in unit_ids for u in self.chain(uid)}
+        units = tuple(u for u in self.units if u.id in wanted or u.tier not in (Tier.grid, Tier.community))
+        return self if len(units) == len(self.units) else self._with(units)
+
+    def with_units(self, units: Iterable[Unit]) -> Directory:
+        """This directory and the units it did not know yet (a moved case's new chain)."""
+        new = tuple(u for u in units if self.get(u.id) is None)
+        return self._with((*self.units, *new)) if new else self
+
+    def _with(self, units: tuple[Unit, ...]) -> Directory:
+        # built anew, not model_copy: the copy would keep the look-up table cached for the old units
+        return Directory(district=self.district, supervisor=self.supervisor, units=units)
 
     @cached_property
     def _by_id(self) -> dict[str, Unit]:

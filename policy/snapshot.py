@@ -45,7 +45,14 @@ def snapshot_case(policy: Policy, intake: Intake, today: date) -> OpenCaseResult
         supervision=policy.supervision,
         rating=policy.rating,
         calendar=policy.calendar,
-        directory=policy.directory,
+        directory=policy.directory.for_case(
+            (
+                intake.location.grid_id,
+                routing.lead,
+                *routing.assisting,
+                *([category.owner_unit] if category.owner_unit else []),
+            )
+        ),
         # from the report (its 派单 limit counts from there) to the end of next year
         workdays=workdays_for(
             policy.calendar, min(reported, today) - timedelta(days=1), date(max(reported, today).year + 1, 12, 31)

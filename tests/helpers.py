@@ -8,7 +8,7 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
-from models.inputs import Actor, Role
+from models.inputs import ActionT, Actor, Role, with_units
 from models.intake import Intake, Location, ReporterRef
 from models.timeline import CaseEvent, EventKind
 from policy import load_policy
@@ -62,6 +62,11 @@ async def start_case(
         # The test server's clock runs ahead of the wall clock once time has been skipped.
         inp = inp.model_copy(update={"reported_at": await server_now(client)})
     return await start_workflow(client, task_queue, inp, policy=load_policy(policy_dir) if snapshot else None)
+
+
+def moved(action: ActionT) -> ActionT:
+    """A move as every sender sends it: with its target's chain from the shipped directory."""
+    return with_units(action, load_policy().directory)
 
 
 async def server_now(client: Client) -> datetime:

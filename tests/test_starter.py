@@ -21,7 +21,7 @@ from services.intake import case_handle
 from store.db import engine_for
 from store.vault import ReporterVault
 from temporal_client import ui_url
-from tests.helpers import TASK_QUEUE, kinds, ready, server_now, start_case, timeline, unit
+from tests.helpers import TASK_QUEUE, kinds, ready, server_now, start_case, supervisor, timeline, unit
 from workflows.case import CaseWorkflow
 
 NAME, PHONE = starter.DEMO_REPORTER
@@ -115,6 +115,10 @@ async def test_act_parses_fields_into_the_action_and_performs_it(
     view = await starter.act_case(client, h.id, *escalate, None)
     assert isinstance(view, CaseView) and view.holder == "comm-a1"
     assert "已完成：escalate" in capsys.readouterr().out
+    # a grid of another street, which the case does not carry: the command line gives the move its chain
+    move = starter.build_action("redispatch", supervisor(), ["to_unit=grid-b2-1", "reason=位于黄化门社区"], None, None)
+    view = await starter.act_case(client, h.id, *move, None)
+    assert isinstance(view, CaseView) and view.holder == "grid-b2-1"
 
 
 def test_act_with_a_missing_field_or_unknown_action_exits_2_without_a_server() -> None:

@@ -31,7 +31,7 @@ from models.case import (
 from models.errors import ErrorCode
 from models.inputs import SYSTEM, Actor
 from models.io import CaseRowData, RecordInput
-from models.policy import Limit, Tier
+from models.policy import Limit, Tier, Unit
 from models.timeline import EVENT_LABEL, CaseEvent, DeadlineKind, DeadlineRef, EventKind, Plan
 from workflows import case_texts as say
 from workflows.case_texts import Line, assigned, closed
@@ -85,6 +85,12 @@ class CaseContext:
             return "—"
         unit = self.s.policy.directory.get(unit_id) if self.s.policy else None
         return unit.name if unit else unit_id
+
+    def learn(self, units: tuple[Unit, ...]) -> None:
+        """Carry the units a move brings that the case did not know (its new holder's chain)."""
+        directory = self.policy.directory.with_units(units)
+        if directory is not self.policy.directory:
+            self.s.policy = self.policy.model_copy(update={"directory": directory})
 
     def tier_of(self, unit_id: str) -> Tier:
         unit = self.policy.directory.get(unit_id)

@@ -62,7 +62,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 def body_model(model: type[m.Action], example: dict[str, Any] | None = None) -> type[BaseModel]:
     """The action without its actor: the API key says who acts."""
     fields: dict[str, Any] = {
-        name: (f.annotation, f) for name, f in model.model_fields.items() if name not in ("actor", "request_id")
+        name: (f.annotation, f) for name, f in model.model_fields.items() if name not in m.SERVER_FIELDS
     }
     return create_model(
         f"{model.__name__}Body",
@@ -143,7 +143,9 @@ def make_endpoint(spec: ActionSpec[m.Action]) -> Callable[..., Any]:
         key = kw.get("idempotency_key")
         try:
             body = kw["body"] or body_type()
-            action = spec.model(actor=actor, request_id=key, **body.model_dump())
+            action = m.with_units(
+                spec.model(actor=actor, request_id=key, **body.model_dump()), kw["parts"].policy.directory
+            )
         except ValueError as err:
             raise ApiError(422, ErrorCode.invalid_input, f"请求内容有误：{err}") from err
         workflow_id = f"{case_id}/whistle/{kw['n']}" if spec.whistle else case_id

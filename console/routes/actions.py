@@ -24,7 +24,7 @@ from console.web import PREFIX, CurrentUser
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
 from models.case import CaseView
 from models.errors import ErrorCode
-from models.inputs import Action
+from models.inputs import Action, with_units
 from models.tables import CaseRow
 from models.whistle import WhistleView
 
@@ -89,8 +89,13 @@ async def _act(
     feedback = Feedback(action=shown_as, values=values, stale=stale)
     status = 200
     try:
-        action = spec.model(
-            actor=user.actor, request_id=key if isinstance(key, str) and key else None, **forms.parse(spec.model, form)
+        action = with_units(
+            spec.model(
+                actor=user.actor,
+                request_id=key if isinstance(key, str) and key else None,
+                **forms.parse(spec.model, form),
+            ),
+            parts.policy.directory,
         )
     except ValidationError as err:
         feedback.error, status = forms.explain(err), 422

@@ -108,6 +108,23 @@ async def test_wrong_actor_and_bad_body_change_nothing(stack: Stack) -> None:
     assert after == before
 
 
+async def test_a_case_sent_to_a_grid_of_another_street_climbs_there(stack: Stack) -> None:
+    """The case carries its own grid's part of the directory; the API gives a move its target's chain.
+    (Units the statistics tests count are kept out: 吉祥社区第二网格 to 韶九社区第二网格.)"""
+    body = new_case(category="street_vending", location={"grid_id": "grid-b1-2", "address": "吉祥胡同"})
+    r = await post(stack, CHANNEL, "/cases", body)
+    c = f"/cases/{r.json()['case_id']}"
+    move = {"to_unit": "grid-a2-2", "reason": "位于韶九社区", "units": []}
+    r = await post(stack, "supervisor-12345", f"{c}/redispatch", move)
+    assert r.status_code == 422 and "units" in r.text  # the sender's to fill, not the client's
+    del move["units"]
+    r = await post(stack, "supervisor-12345", f"{c}/redispatch", move)
+    assert r.status_code == 200 and r.json()["holder"] == "grid-a2-2", r.text
+    assert (await post(stack, "grid-a2-2", f"{c}/sign")).status_code == 200
+    r = await post(stack, "grid-a2-2", f"{c}/escalate", {"reason": "需社区协调"})
+    assert r.status_code == 200 and (r.json()["holder"], r.json()["tier"]) == ("comm-a2", "community"), r.text
+
+
 async def test_intake_validation_names_the_field(stack: Stack) -> None:
     for body, field in (
         (new_case(category="no_such"), "category"),

@@ -51,10 +51,11 @@ async def test_urge_and_redispatch_from_the_board(console: Console) -> None:
     await act(page, "urge", note="请立即清运")
     await expect(panel.locator(".flash.ok")).to_contain_text("催办")
     form = await open_form(page, "redispatch")
-    await form.locator("select[name='to_unit']").select_option("dept-sanitation")
-    await act(page, "redispatch", reason="垃圾清运属环卫职责")
+    # a grid of another street: the case does not carry it, the console gives the move its chain
+    await form.locator("select[name='to_unit']").select_option("grid-b2-1")
+    await act(page, "redispatch", reason="位于黄化门社区")
     await expect(panel.locator(".flash.ok")).to_contain_text("改派")
-    await expect(row.locator("td.holder")).to_have_text("区环境卫生服务中心")
+    await expect(row.locator("td.holder")).to_have_text("黄化门社区第一网格")
 
     timeline = await console.api.get(
         f"/cases/{case_id}/timeline", headers={"Authorization": "Bearer demo-supervisor-12345"}

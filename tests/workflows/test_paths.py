@@ -31,7 +31,7 @@ from models.inputs import (
 )
 from models.policy import Limit, LimitUnit, Tier
 from models.timeline import DeadlineKind, EventKind
-from tests.helpers import channel, kinds, ready, start_case, supervisor, timeline, unit
+from tests.helpers import channel, kinds, moved, ready, start_case, supervisor, timeline, unit
 from workflows.case import CaseWorkflow
 
 GRID = unit("grid-a1-1")
@@ -113,7 +113,7 @@ async def test_return_approved_redispatches_refused_keeps(client: Client, ticket
     await h.execute_update(CaseWorkflow.return_case, ReturnAction(actor=GRID, reason="确属第二网格"))
     view = await h.execute_update(
         CaseWorkflow.decide_return,
-        ReturnDecision(actor=unit("comm-a1"), approve=True, to_unit="grid-a1-2", reason="同意改派"),
+        moved(ReturnDecision(actor=unit("comm-a1"), approve=True, to_unit="grid-a1-2", reason="同意改派")),
     )
     assert view.status is Status.dispatched and view.holder == "grid-a1-2"
     view = await h.execute_update(
@@ -241,3 +241,23 @@ async def test_closed_case_result_is_final(client: Client, ticket: str) -> None:
     assert {u.unit_id for u in record.units} >= {"grid-a1-1"}
     with pytest.raises(Exception):  # noqa: B017 (the workflow is completed: no more updates)
         await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="unsatisfied", solved=False))
+
+
+async def test_a_case_sent_to_another_street_climbs_that_street(client: Client, ticket: str) -> None:
+    """The case carries only its own grid's chain; 改派 to a grid of another street brings that grid's, and the
+    case then climbs it: 上报 goes to the new grid's community, and its name is in the timeline."""
+    h = await start_case(client, ticket)
+    await ready(h)
+    view = await h.execute_update(
+        CaseWorkflow.redispatch,
+        moved(RedispatchAction(actor=supervisor(), to_unit="grid-b2-1", reason="位于黄化门社区")),
+    )
+    assert (view.holder, view.tier) == ("grid-b2-1", Tier.grid)
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("grid-b2-1")))
+    view = await h.execute_update(CaseWorkflow.escalate, EscalateAction(actor=unit("grid-b2-1"), reason="需社区协调"))
+    assert (view.holder, view.tier) == ("comm-b2", Tier.community)
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("comm-b2")))
+    view = await h.execute_update(CaseWorkflow.escalate, EscalateAction(actor=unit("comm-b2"), reason="需街道协调"))
+    assert (view.holder, view.tier) == ("street-b", Tier.street)
+    texts = " ".join(e.text for e in await timeline(h))
+    assert "黄化门社区第一网格" in texts and "黄化门社区" in texts and "景山街道" in texts

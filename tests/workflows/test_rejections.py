@@ -30,8 +30,9 @@ from models.inputs import (
     WhistleAction,
     WithdrawAction,
 )
-from models.policy import Limit, LimitUnit, WhistleKind
+from models.policy import Limit, LimitUnit, Unit, WhistleKind
 from models.timeline import DeadlineKind
+from policy import load_policy
 from tests.helpers import channel, ready, server_now, start_case, supervisor, unit, whistled_at_street
 from workflows.case import CaseWorkflow
 
@@ -77,6 +78,20 @@ async def test_every_rejected_update_leaves_history_and_state_untouched(client: 
         (
             CaseWorkflow.redispatch,
             RedispatchAction(actor=supervisor(), to_unit="grid-zz", reason="未知单位"),
+            "UnknownUnit",
+            "未知单位",
+        ),
+        (
+            # a grid of another street, which the case does not carry, sent without its chain
+            CaseWorkflow.redispatch,
+            RedispatchAction(actor=supervisor(), to_unit="grid-b1-1", reason="未带上级"),
+            "UnknownUnit",
+            "未知单位",
+        ),
+        (
+            # a chain that does not hang together: the grid's community is neither carried nor brought
+            CaseWorkflow.redispatch,
+            RedispatchAction(actor=supervisor(), to_unit="grid-b1-1", units=moved_grid_only(), reason="上级缺失"),
             "UnknownUnit",
             "未知单位",
         ),
@@ -135,6 +150,10 @@ async def test_malformed_payload_is_refused_before_the_workflow(client: Client, 
     assert "reason" in str(err.value)
     with pytest.raises(ValidationError):
         RateAction(actor=channel(), level="great", solved=True)
+
+
+def moved_grid_only() -> tuple[Unit, ...]:
+    return load_policy().directory.chain("grid-b1-1")[:1]
 
 
 async def refused(h: WorkflowHandle[CaseWorkflow, Any], update: Any, action: Any, code: str, words: str) -> None:

@@ -2,7 +2,8 @@
 
 The files in tests/histories/, by prefix: `case_`/`whistle_` were recorded by the current code (rule set 2 of
 who is charged, behind the `case-rules-2026-12` marker); `rules1_` before rule set 2; `open_activity_` before
-受理 took the policy snapshot; `calendar_activity_` before cases carried their calendar; `changed_` by a
+受理 took the policy snapshot; `calendar_activity_` before cases carried their calendar; `case_full_directory_`
+before a case carried only its part of the directory (the whole of it then, so a move brought no chain); `changed_` by a
 deliberately changed workflow, which the current code must refuse.
 """
 

@@ -11,8 +11,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from pydantic import ValidationError
+
 from models.errors import ErrorCode
-from models.inputs import Action, Actor
+from models.inputs import Action, Actor, Move
 from workflows.case_context import CaseContext
 from workflows.common import reject
 
@@ -42,3 +44,14 @@ def no_whistle(c: CaseContext, what: str) -> None:
 def known_unit(c: CaseContext, unit_id: str) -> None:
     if c.policy.directory.get(unit_id) is None:
         raise reject(ErrorCode.unknown_unit, f"未知单位：{unit_id}")
+
+
+def known_target(c: CaseContext, a: Move) -> None:
+    """The unit a move sends the case to: one the case carries, or one whose chain the move brings."""
+    assert a.to_unit is not None
+    try:
+        directory = c.policy.directory.with_units(a.units)
+    except ValidationError:  # a chain that does not hang together names no unit
+        directory = c.policy.directory
+    if directory.get(a.to_unit) is None:
+        raise reject(ErrorCode.unknown_unit, f"未知单位：{a.to_unit}")
