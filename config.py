@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import FilePath, PositiveFloat, PositiveInt, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    FilePath,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
@@ -55,6 +64,8 @@ class Settings(BaseSettings):
     """How often an idle notification dispatcher looks for new messages."""
     notify_concurrency: PositiveInt = 16
     """Messages one notification dispatcher sends at once."""
+    notify_nice: int = Field(default=10, ge=0, le=19)
+    """The dispatcher's CPU niceness: it yields the CPU to the worker and the Temporal server beside it."""
     notify_metrics_port: int | None = None
     """Where the notification dispatcher serves its own Prometheus metrics; unset: not served."""
     vault_key: str = DEVELOPMENT_VAULT_KEY

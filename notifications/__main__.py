@@ -7,6 +7,7 @@ or Ctrl-C lets the sends in flight finish.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 
@@ -52,6 +53,9 @@ def main() -> int:
         return 2
     if settings.notify_metrics_port:
         start_http_server(settings.notify_metrics_port, registry=REGISTRY)
+    # On a machine it shares with the worker and the Temporal server, delivery waits for the CPU they need:
+    # a burst of escalations goes out on time, and its notices a little after.
+    os.nice(settings.notify_nice)
     asyncio.run(serve(dispatcher))
     return 0
 
