@@ -51,10 +51,7 @@ async def webhook_receiver() -> AsyncIterator[tuple[str, list[tuple[str, float]]
     port = free_port()
     out = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-receiver-{port}.jsonl"
     out.unlink(missing_ok=True)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.receiver", "--port", str(port), "--out", str(out)],
-        preexec_fn=lambda: os.nice(NICE),
-    )
+    proc = subprocess.Popen([sys.executable, "-m", "bench.receiver", "--port", str(port), "--out", str(out)])
     url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as client:
@@ -82,6 +79,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
+    os.nice(NICE)  # here, not in a preexec_fn: the benchmark's process has threads, which make that unsafe
     uvicorn.run(_app(args.out), host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
 
