@@ -25,6 +25,7 @@ from models.reads import WhistleRecord
 from models.whistle import WhistleSummary
 from services import queries
 from services.intake import case_handle, whistle_handle
+from services.whistles import whistle_now
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
 
@@ -59,7 +60,7 @@ async def intake_of(client: Client, case_id: str) -> Intake | None:
 class WhistlePanel:
     summary: WhistleSummary
     record: WhistleRecord | None
-    """As the read model has it; None until the whistle's first record is written."""
+    """As the read model has it, with the running whistle's own state over it; None until its first record."""
     actions: list[str]
 
 
@@ -71,6 +72,7 @@ async def whistles_of(
     panels = []
     for w in view.whistles:
         record = await run_in_threadpool(queries.whistle, session, case_id=view.case_id, n=w.n, directory=directory)
+        record = await whistle_now(client, record) if record is not None else None
         actions = await whistle_actions(client, w.workflow_id, actor) if actor and w.active else []
         panels.append(WhistlePanel(summary=w, record=record, actions=actions))
     return panels

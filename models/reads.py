@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from models.whistle import WhistleView
+
 
 class QueueItem(BaseModel):
     case_id: str
@@ -47,6 +49,30 @@ class WhistleRecord(BaseModel):
     summoned_at: datetime
     closed: bool = Field(description="every department released and rated")
     departments: list[SummonedDepartment]
+
+    def with_live(self, view: WhistleView) -> WhistleRecord:
+        """This record with the running whistle's own state over it. The read model takes a whistle's step in
+        the case's next workflow task; the whistle has it the moment its action is answered."""
+        live = {d.unit_id: d for d in view.departments}
+        departments = []
+        for d in self.departments:
+            s = live.get(d.unit_id)
+            if s is None:
+                departments.append(d)
+                continue
+            rated = s.rating.model_dump(include={"speed", "cooperation", "result"}) if s.rating else {}
+            departments.append(
+                d.model_copy(
+                    update={
+                        "checked_in_at": s.checked_in_at,
+                        "report_in_time": None if s.checked_in_at is None else not s.late_report,
+                        "contacted_at": s.contacted_at,
+                        "released_at": s.released_at,
+                        **rated,
+                    }
+                )
+            )
+        return self.model_copy(update={"departments": departments, "closed": self.closed or view.done})
 
 
 class RevealRecord(BaseModel):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -169,3 +172,13 @@ def stored_text(database_url: str) -> str:
     tables.reflect(engine)
     with engine.connect() as conn:
         return "\n".join(str(row) for table in tables.sorted_tables for row in conn.execute(select(table)))
+
+
+async def until(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
+    """The first truthy value `check` gives, asked every 0.1 s: for what follows an action a moment later (a
+    read-model list after a whistle's step, a timer's escalation, a delivery)."""
+    deadline = time.monotonic() + timeout
+    while not (value := await check()):
+        assert time.monotonic() < deadline, f"not reached within {timeout} s"
+        await asyncio.sleep(0.1)
+    return value

@@ -38,6 +38,7 @@ from models.timeline import DEADLINE_LABEL, DeadlineKind
 from policy.snapshot import calendar_for
 from services import queries
 from services.intake import IntakeError, case_handle, check_intake, open_case
+from services.whistles import whistle_now
 from temporal_client import ui_url
 from workflows.case import CaseWorkflow
 
@@ -217,14 +218,14 @@ def reveal_reporter(
     response_model=WhistleRecord,
     summary="吹哨：召集了谁、谁何时报到是否按时、谁已撤离、评价",
 )
-def read_whistle(
-    case_id: str, n: int, principal: CurrentPrincipal, session: SessionDep, parts: PartsDep
+async def read_whistle(
+    case_id: str, n: int, principal: CurrentPrincipal, session: SessionDep, parts: PartsDep, temporal: TemporalDep
 ) -> WhistleRecord:
     readable(session, principal, case_id)
     record = queries.whistle(session, case_id=case_id, n=n, directory=parts.policy.directory)
     if record is None:
         raise not_found("吹哨")
-    return record
+    return await whistle_now(temporal, record)
 
 
 @router.get("/{case_id}/reveals", response_model=RevealsPublic, summary="诉求人联系方式查看记录（督办）")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from policy import POLICY_DIR
 from tests.api.conftest import Stack, api_with, key
 from tests.api.test_case_flow import CHANNEL, new_case
+from tests.helpers import until
 
 REPLY_SECONDS = 12
 RATING_SECONDS = 6
@@ -36,17 +36,6 @@ def seconds_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
         limits.replace(window, f'window = {{ amount = {RATING_SECONDS / 60}, unit = "minutes" }}')
     )
     return folder
-
-
-async def until(check: Any, timeout: float = 30) -> Any:
-    end = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > end:
-            raise AssertionError("not within the time")
-        await asyncio.sleep(0.25)
 
 
 async def test_the_reply_limit_is_charged_to_the_street_and_an_unrated_case_to_nobody(

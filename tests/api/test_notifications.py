@@ -24,6 +24,7 @@ from notifications.__main__ import build_dispatcher
 from scripts.temporal_dev import free_port
 from tests.api.conftest import Stack, key
 from tests.api.test_case_flow import new_case
+from tests.helpers import until
 from tests.notifications.receivers import SECRETS, WEBHOOK_SECRET, Receivers, policy_toml, receivers
 from worker import build_worker
 
@@ -75,14 +76,6 @@ async def notified(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> As
         await asyncio.gather(*tasks)
 
 
-async def poll(what: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := await what()):
-        assert time.monotonic() < deadline, f"not reached within {timeout} s"
-        await asyncio.sleep(0.1)
-    return value
-
-
 async def test_failing_receivers_hold_no_case_back_and_recovered_ones_get_everything_in_order(
     notified: Notified,
 ) -> None:
@@ -103,7 +96,7 @@ async def test_failing_receivers_hold_no_case_back_and_recovered_ones_get_everyt
         events = (await api.get(f"{c}/timeline", headers=SUPERVISOR)).json()["data"]
         return [e for e in events if e["kind"] == "auto_escalate"]
 
-    (escalation,) = await poll(escalated)
+    (escalation,) = await until(escalated)
     at, due = datetime.fromisoformat(escalation["at"]), datetime.fromisoformat(escalation["deadline"]["due_at"])
     # on time: the workflow's timer as this (shared) machine fires it; behind a failing receiver the escalation
     # used to wait on the projection's retries, minutes late or never
@@ -121,13 +114,13 @@ async def test_failing_receivers_hold_no_case_back_and_recovered_ones_get_everyt
         assert r.status_code == 200 and time.monotonic() - started < 1.0, r.text
 
     # the receivers still fail: everything queued, each lane's head retried, nothing delivered, nothing lost
-    seen = await poll(lambda: _tried(listed))
+    seen = await until(lambda: _tried(listed))
     assert {e["state"] for e in seen} == {"pending"} and not rx.received
     assert {e["recipient"] for e in seen} >= {"grid-a1-1", "comm-a1", "supervisor", "reporter"}
     assert (await api.get(f"{c}/notifications", headers=key("grid-a1-1"))).status_code == 403
 
     rx.fail = None
-    done = await poll(lambda: _all_delivered(listed))
+    done = await until(lambda: _all_delivered(listed))
     hooked = rx.keys("hook")
     assert sorted(hooked) == sorted({e["key"] for e in done}) and len(hooked) == len(set(hooked))
     for recipient in {e["recipient"] for e in done}:  # in order per recipient, as the case wrote them
