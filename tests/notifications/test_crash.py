@@ -18,6 +18,12 @@ from tests.notifications.conftest import entries, queue, settings_for, wait_for
 from tests.notifications.receivers import SECRETS, WEBHOOK_SECRET, Receivers
 
 CASES, PER_CASE = 6, 10
+NICE = 7
+
+
+def niceness(pid: int) -> int:
+    # /proc/<pid>/stat: the 19th field is the nice value (the 2nd, the command, is in parentheses)
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
 def spawn(cfg: Settings, log: Path) -> subprocess.Popen[bytes]:
@@ -32,6 +38,7 @@ def spawn(cfg: Settings, log: Path) -> subprocess.Popen[bytes]:
         "NOTIFY_POLL_SECONDS": "0.05",
         "NOTIFY_CONCURRENCY": "4",
         "LOG_JSON": "1",
+        "NOTIFY_NICE": str(NICE),
     }
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-m", "notifications"], cwd=ROOT, env=env, stdout=out, stderr=out)
@@ -52,6 +59,8 @@ async def test_a_dispatcher_killed_mid_batch_loses_nothing_and_duplicates_carry_
     first = spawn(cfg, tmp_path / "first.log")
     try:
         await wait_for(lambda: len(state.on("hook")) >= 15, timeout=60)
+        # it yields the CPU to the worker and the server beside it (NOTIFY_NICE, on top of its parent's)
+        assert niceness(first.pid) == min(19, os.nice(0) + NICE)
     finally:
         first.kill()  # SIGKILL: no clean-up, its claims and begun sends stay as they are
         first.wait()
