@@ -33,7 +33,7 @@ from models.inputs import Actor, Role
 from models.intake import Intake
 from models.payloads import DepartmentRating
 from models.policy import WhistleKind
-from models.whistle import WhistleView
+from models.whistle import WhistleView, whistle_workflow_id
 from policy import load_policy
 from scripts.terminal import local, print_deadlines, print_timeline
 from services.intake import IntakeError, case_handle, check_intake, open_case, wait_ready, whistle_handle
@@ -241,7 +241,7 @@ def build_action(
 
 async def act_case(client: Client, case_id: str, key: str, payload: m.Action, whistle: int | None) -> BaseModel:
     """Send the action as the update of that name to the case (or its whistle N) and print the outcome."""
-    handle = client.get_workflow_handle(f"{case_id}/whistle/{whistle}" if whistle else case_id)
+    handle = client.get_workflow_handle(whistle_workflow_id(case_id, whistle) if whistle else case_id)
     try:
         view = await handle.execute_update(key, payload, result_type=WhistleView if whistle else CaseView)
     except WorkflowUpdateFailedError as err:

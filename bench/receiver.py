@@ -62,7 +62,8 @@ async def webhook_receiver() -> AsyncIterator[tuple[str, list[tuple[str, float]]
                     if (await client.get(f"{url}/ready")).status_code == 200:
                         break
                 except httpx.TransportError:
-                    await asyncio.sleep(0.05)
+                    pass
+                await asyncio.sleep(0.05)
             else:
                 raise RuntimeError("the webhook receiver did not start within 10 s")
         yield f"{url}/hook", arrived

@@ -24,6 +24,11 @@ WHISTLE_KIND_LABEL: dict[WhistleKind, str] = {
 }
 
 
+def whistle_workflow_id(case_id: str, n: int) -> str:
+    """The workflow id of the case's n-th whistle (吹哨), a child of the case's workflow."""
+    return f"{case_id}/whistle/{n}"
+
+
 class WhistleSummary(Model):
     n: int
     workflow_id: str

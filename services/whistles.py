@@ -6,6 +6,7 @@ from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from models.reads import WhistleRecord
+from models.whistle import whistle_workflow_id
 from services.intake import QUERY_TIMEOUT, whistle_handle
 from workflows.whistle import WhistleWorkflow
 
@@ -16,7 +17,7 @@ async def whistle_now(client: Client, record: WhistleRecord) -> WhistleRecord:
     asked (its worker away), the record as the read model has it."""
     if record.closed:
         return record
-    handle = whistle_handle(client, f"{record.case_id}/whistle/{record.n}")
+    handle = whistle_handle(client, whistle_workflow_id(record.case_id, record.n))
     try:
         view = await handle.query(WhistleWorkflow.view, rpc_timeout=QUERY_TIMEOUT)
     except (WorkflowQueryFailedError, RPCError):

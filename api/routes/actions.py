@@ -27,7 +27,7 @@ from models import inputs as m
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
 from models.case import CaseView
 from models.errors import ErrorCode
-from models.whistle import WhistleView
+from models.whistle import WhistleView, whistle_workflow_id
 from services import queries
 
 router = APIRouter(prefix="/cases", tags=["actions"])
@@ -148,7 +148,7 @@ def make_endpoint(spec: ActionSpec[m.Action]) -> Callable[..., Any]:
             )
         except ValueError as err:
             raise ApiError(422, ErrorCode.invalid_input, f"请求内容有误：{err}") from err
-        workflow_id = f"{case_id}/whistle/{kw['n']}" if spec.whistle else case_id
+        workflow_id = whistle_workflow_id(case_id, kw["n"]) if spec.whistle else case_id
         request_id = key or uuid.uuid4().hex
         log.info("case_action", case_id=case_id, action=spec.name.value, unit=actor.unit_id, role=actor.role.value)
         handle = temporal.get_workflow_handle(workflow_id)

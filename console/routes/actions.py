@@ -26,7 +26,7 @@ from models.case import CaseView
 from models.errors import ErrorCode
 from models.inputs import Action, with_units
 from models.tables import CaseRow
-from models.whistle import WhistleView
+from models.whistle import WhistleView, whistle_workflow_id
 
 router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)
 
@@ -61,7 +61,7 @@ async def act_on_whistle(
 ) -> Response:
     spec = WHISTLE_SPECS.get(name)
     key = whistle_key(n, name)
-    return await _act(request, case_id, spec, f"{case_id}/whistle/{n}", key, user, session, parts, temporal)
+    return await _act(request, case_id, spec, whistle_workflow_id(case_id, n), key, user, session, parts, temporal)
 
 
 async def _act(

@@ -11,7 +11,7 @@ from models.inputs import Actor, WhistleAction
 from models.io import WhistleNote
 from models.policy import Tier
 from models.timeline import EventKind
-from models.whistle import WhistleInput, WhistleSummary
+from models.whistle import WhistleInput, WhistleSummary, whistle_workflow_id
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
 from workflows.case_steps.base import Step, known_unit, no_whistle
@@ -38,7 +38,7 @@ async def _apply(c: CaseContext, a: WhistleAction) -> None:
     p = c.policy
     holder = c.holder
     n = len(c.s.whistles) + 1
-    wf_id = f"{c.s.case_id}/whistle/{n}"
+    wf_id = whistle_workflow_id(c.s.case_id, n)
     now, limits = workflow.now(), p.whistle[a.kind]
     plans = await c.plan((now, limits.report), (now, limits.contact), (now, limits.finish)) if c.charged else None
     await workflow.start_child_workflow(
