@@ -12,10 +12,13 @@ import argparse
 import asyncio
 import gc
 import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
 from bench.common import report
+from models import policy as policy_values
 from models.case import CasePolicy
 from models.intake import Intake, Location, ReporterRef
 from models.policy import Directory, Policy, Tier, Unit
@@ -50,23 +53,37 @@ def _policy_with(policy: Policy, directory: Directory) -> Policy:
     return policy.model_copy(update={"directory": Directory(**{**dict(directory), "units": units})})
 
 
-def _kib_per_copy(payload: str) -> float:
-    """Memory of one decoded snapshot with its look-up table, averaged over COPIES kept alive together."""
+@contextmanager
+def unshared() -> Iterator[None]:
+    """Policy values decoded without sharing (`models.policy.Shared`), as every case held its own before."""
+    saved = policy_values.SHARED_MAX
+    policy_values._shared.clear()
+    policy_values.SHARED_MAX = 0
+    try:
+        yield
+    finally:
+        policy_values.SHARED_MAX = saved
+
+
+def _kib_per_case(payloads: list[str]) -> float:
+    """Memory of each decoded snapshot with its look-up table, averaged over all of them kept alive together;
+    what they share is counted once, among them."""
+    policy_values._shared.clear()
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     kept = []
-    for _ in range(COPIES):
+    for payload in payloads:
         p = CasePolicy.model_validate_json(payload)
         p.directory.get("district")  # the worker builds it on the case's first look-up
         kept.append(p)
     used = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
-    return round(used / COPIES / 1024, 1)
+    return round(used / len(payloads) / 1024, 1)
 
 
-def measure(policy: Policy, grid: str) -> dict[str, Any]:
-    intake = Intake(
+def _intake(grid: str) -> Intake:
+    return Intake(
         channel="hotline12345",
         channel_ticket_id="bench-1",
         category="exposed_rubbish",
@@ -76,27 +93,35 @@ def measure(policy: Policy, grid: str) -> dict[str, Any]:
         reporter=ReporterRef(ref="rep-bench", masked_phone="138****0000"),
         reported_at=datetime.now(UTC),
     )
-    carried = snapshot_case(policy, intake, date.today()).policy
-    whole = carried.model_copy(update={"directory": policy.directory})
-    figures: dict[str, Any] = {"units": len(policy.directory.units)}
-    for name, snapshot in (("whole", whole), ("carried", carried)):
-        payload = snapshot.model_dump_json()
+
+
+def measure(policy: Policy) -> dict[str, Any]:
+    """COPIES cases, from the directory's grids in turn (a worker's cache holds cases from all over the city)."""
+    grids = [u.id for u in policy.directory.units if u.tier is Tier.grid]
+    today = date.today()
+    carried = [snapshot_case(policy, _intake(grids[i % len(grids)]), today).policy for i in range(COPIES)]
+    whole = [c.model_copy(update={"directory": policy.directory}) for c in carried]
+    figures: dict[str, Any] = {"units": len(policy.directory.units), "grids": len(grids)}
+    for name, snapshots in (("whole", whole), ("carried", carried)):
+        payloads = [snapshot.model_dump_json() for snapshot in snapshots]
+        with unshared():
+            alone = _kib_per_case(payloads)
         figures[name] = {
-            "units": len(snapshot.directory.units),
-            "kib": round(len(payload.encode()) / 1024, 1),
-            "memory_kib": _kib_per_copy(payload),
+            "units": len(snapshots[0].directory.units),
+            "kib": round(len(payloads[0].encode()) / 1024, 1),
+            "memory_kib": alone,
+            "memory_shared_kib": _kib_per_case(payloads),
         }
     return figures
 
 
 async def run(streets: int = 17, communities: int = 10, grids: int = 6) -> dict[str, Any]:
     shipped = load_policy()
-    grid = next(u.id for u in shipped.directory.units if u.tier is Tier.grid)
     city = _policy_with(shipped, city_directory(streets, communities, grids))
     return {
         "parameters": {"streets": streets, "communities": communities, "grids": grids, "copies": COPIES},
-        "demo": measure(shipped, grid),
-        "city": measure(city, "s0c0g0"),
+        "demo": measure(shipped),
+        "city": measure(city),
     }
 
 
@@ -107,16 +132,19 @@ def summary(r: dict[str, Any]) -> str:
         f = r[key]
         w, c = f["whole"], f["carried"]
         rows.append(
-            f"| {label} ({f['units']} units) | {w['kib']} KiB, {w['memory_kib']} KiB | "
-            f"{c['units']} units: {c['kib']} KiB, {c['memory_kib']} KiB | {c['memory_kib'] / w['memory_kib']:.2f} |"
+            f"| {label} ({f['units']} units, {f['grids']} grids) | {w['kib']} KiB, {w['memory_kib']} KiB | "
+            f"{c['units']} units: {c['kib']} KiB, {c['memory_kib']} KiB | {c['memory_shared_kib']} KiB |"
         )
     return (
         "## What a case carries of its city\n\n"
         "The policy snapshot 受理 writes into a case (its start input, and each continue-as-new), as JSON and as the "
-        f"object the worker keeps for a cached case (averaged over {p['copies']} copies). The district: "
-        f"{p['streets']} streets × {p['communities']} communities × {p['grids']} grids and 40 departments. Baseline: "
-        "the whole directory, as every case carried it before.\n\n"
-        "| directory | whole: history, memory | carried: history, memory | memory carried ÷ whole |\n"
+        f"object the worker keeps for a cached case: {p['copies']} cases from the directory's grids in turn, kept "
+        f"alive together. The district: {p['streets']} streets × {p['communities']} communities × {p['grids']} "
+        "grids and 40 departments. Baseline: the whole directory, each case holding its own, as every case did "
+        "before; then the part a case carries (`Directory.for_case`), alone and with equal policy values shared "
+        "among cases (`models.policy.Shared`).\n\n"
+        "| directory | whole: history, memory per case | carried: history, memory per case | carried, shared: "
+        "memory per case |\n"
         "|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )
 

@@ -21,6 +21,7 @@ from models.policy import (
     Directory,
     Limit,
     RatingRules,
+    Shared,
     Supervision,
     Tier,
     Urgency,
@@ -71,14 +72,14 @@ class CasePolicy(Model):
 
     version: str
     urgency: Urgency
-    limits: ClassLimits
-    category: Category
-    whistle: dict[WhistleKind, WhistleLimits]
-    supervision: Supervision
-    rating: RatingRules
-    calendar: CalendarPolicy
-    directory: Directory
-    workdays: WorkingDays | None = Field(
+    limits: Shared[ClassLimits]
+    category: Shared[Category]
+    whistle: dict[WhistleKind, Shared[WhistleLimits]]
+    supervision: Shared[Supervision]
+    rating: Shared[RatingRules]
+    calendar: Shared[CalendarPolicy]
+    directory: Shared[Directory]
+    workdays: Shared[WorkingDays] | None = Field(
         default=None, description="the calendar resolved at intake; None in cases opened before it was carried"
     )
 

@@ -10,12 +10,40 @@ from collections.abc import Iterable
 from datetime import date, time
 from enum import StrEnum
 from functools import cached_property
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+F = TypeVar("F", bound=Frozen)
+SHARED_MAX = 100_000
+"""Distinct values kept for sharing; past it a new value is simply not shared (a bound, not a cache)."""
+_shared: dict[Any, Frozen] = {}
+
+
+def _share(value: F) -> F:
+    """The one object of this value in the process. A worker keeps thousands of cases in memory, each with its
+    snapshot of the same limits, calendar and directory units; frozen, so sharing cannot carry a change from one
+    case to another. Equal values behave alike, so a replay does whatever object it is given."""
+    try:
+        key: Any = value
+        known = _shared.get(key)
+    except TypeError:  # a dict among its fields: keyed by its JSON instead
+        key = (type(value), value.model_dump_json())
+        known = _shared.get(key)
+    if known is not None:
+        return known  # type: ignore[return-value]
+    if len(_shared) < SHARED_MAX:
+        _shared[key] = value
+    return value
+
+
+Shared = Annotated[F, AfterValidator(_share)]
+"""A policy value decoded once per process, however many cases carry it (see `_share`)."""
 
 
 class Urgency(StrEnum):
@@ -159,9 +187,9 @@ class Unit(Frozen):
 
 
 class Directory(Frozen):
-    district: Unit
-    supervisor: Unit = Field(description="the 12345 centre / 督查室 that approves what no tier above can")
-    units: tuple[Unit, ...]
+    district: Shared[Unit]
+    supervisor: Shared[Unit] = Field(description="the 12345 centre / 督查室 that approves what no tier above can")
+    units: tuple[Shared[Unit], ...]
 
     @model_validator(mode="after")
     def _parents_exist(self) -> Directory:

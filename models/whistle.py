@@ -10,6 +10,7 @@ from models.base import Model
 from models.payloads import DepartmentRating
 from models.policy import (
     CalendarPolicy,
+    Shared,
     Supervision,
     WhistleKind,
     WhistleLimits,
@@ -45,10 +46,10 @@ class WhistleInput(Model):
     whistler: str
     departments: list[str]
     names: dict[str, str] = Field(default_factory=dict, description="unit id → name, for the timeline")
-    limits: WhistleLimits
-    calendar: CalendarPolicy
-    supervision: Supervision
-    workdays: WorkingDays | None = None
+    limits: Shared[WhistleLimits]
+    calendar: Shared[CalendarPolicy]
+    supervision: Shared[Supervision]
+    workdays: Shared[WorkingDays] | None = None
     planned: list[Plan] | None = Field(
         default=None, description="report, contact and finish as the case planned them when it whistled (rule set 2)"
     )
