@@ -18,14 +18,14 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from bench import case_size, console_pages, delivery, escalation, intake_load, lifecycle, live_cases
+from bench import case_size, console_pages, delivery, escalation, history, intake_load, lifecycle, live_cases
 from bench.common import RESULTS, machine, revision, write_results
 from bench.stack import write_bytecode
 from config import ROOT
 
 README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- bench:latest:begin -->", "<!-- bench:latest:end -->"
-NAMES = ("lifecycle", "escalation", "delivery", "intake_load", "live_cases", "console_pages", "case_size")
+NAMES = ("lifecycle", "escalation", "delivery", "intake_load", "live_cases", "console_pages", "case_size", "history")
 QUICK = {
     "lifecycle_cases": 30,
     "lifecycle_concurrency": 10,
@@ -108,6 +108,7 @@ def runners(s: dict[str, Any]) -> dict[str, tuple[Callable[[], Any], Callable[[d
             console_pages.summary,
         ),
         "case_size": (case_size.run, case_size.summary),
+        "history": (history.run, history.summary),
     }
 
 

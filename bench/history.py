@@ -18,11 +18,10 @@ import logging
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.client import WorkflowHistory as History
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
@@ -78,21 +77,24 @@ async def engine_demo(client: Client, db_url: str) -> tuple[History, History]:
     return case, whistle
 
 
-async def _when_ready(call: Callable[[], Awaitable[object]]) -> None:
+async def _step_when_ready(whistle: WorkflowHandle[Any, Any], signals: int) -> None:
     """As the demo waits for its whistle to start: a child whose first task has not run refuses updates."""
     for _ in range(100):
         try:
-            await call()
+            await whistle.execute_update(BaselineWhistle.step, signals)
             return
         except RPCError:
             await asyncio.sleep(0.05)
-    await call()
+    await whistle.execute_update(BaselineWhistle.step, signals)
 
 
 async def baseline_demo(client: Client, case_updates: list[str], whistle_signals: list[int]) -> tuple[History, History]:
     wf_id = f"base-{uuid.uuid4().hex}"
     start = WithStartWorkflowOperation(
-        BaselineCase.run, args=[len(case_updates), len(whistle_signals)], id=wf_id, task_queue=BASE_QUEUE,
+        BaselineCase.run,
+        args=[len(case_updates), len(whistle_signals)],
+        id=wf_id,
+        task_queue=BASE_QUEUE,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
     )
     n = len(whistle_signals)
@@ -103,9 +105,9 @@ async def baseline_demo(client: Client, case_updates: list[str], whistle_signals
     for name in case_updates[1:]:
         await case.execute_update(BaselineCase.step, args=[name, n])
         if name == "whistle":
-            whistle = client.get_workflow_handle_for(BaselineWhistle.run, f"{wf_id}-whistle")
+            whistle = client.get_workflow_handle(f"{wf_id}-whistle")
             for signals in whistle_signals:
-                await _when_ready(lambda s=signals: whistle.execute_update(BaselineWhistle.step, s))
+                await _step_when_ready(whistle, signals)
             await whistle.result()
     await case.result()
     return await case.fetch_history(), await client.get_workflow_handle(f"{wf_id}-whistle").fetch_history()
