@@ -1,6 +1,7 @@
 """The baselines: workflows that take a case's calls and do nothing else (Temporal's own cost).
 
-Apart from the benchmarks that use them: the sandbox runs this module for every baseline workflow."""
+A module of their own, apart from the benchmarks that run them: the sandbox executes it for every baseline
+workflow, and a benchmark's imports (the worker, the command line) are no workflow's business."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ class BaselineCase:
         self.notes = 0
 
     @workflow.run
-    async def run(self, updates: int, whistle_updates: int) -> int:
+    async def run(self, updates: int) -> int:
         await workflow.wait_condition(lambda: self.done >= updates)
         return self.done
 

@@ -92,7 +92,7 @@ async def baseline_demo(client: Client, case_updates: list[str], whistle_signals
     wf_id = f"base-{uuid.uuid4().hex}"
     start = WithStartWorkflowOperation(
         BaselineCase.run,
-        args=[len(case_updates), len(whistle_signals)],
+        len(case_updates),
         id=wf_id,
         task_queue=BASE_QUEUE,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
