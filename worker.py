@@ -15,7 +15,7 @@ from pathlib import Path
 import structlog
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import logs
 from activities.case import CaseActivities
@@ -29,6 +29,10 @@ from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
 
 WORKFLOWS = [CaseWorkflow, WhistleWorkflow]
+# The workflow modules pass through the sandbox like the models and steps they import: imported once per process,
+# not executed again for every case the sandbox runs (its class, its code objects, its handlers inspected anew).
+# Their code is deterministic, which the replay tests check for every recorded history.
+RESTRICTIONS = SandboxRestrictions.default.with_passthrough_modules("workflows")
 log = structlog.get_logger(__name__)
 
 
@@ -56,9 +60,9 @@ def build_worker(
         activities=[acts.open_case, acts.plan_deadlines, acts.record],
         activity_executor=executor or ThreadPoolExecutor(max_workers=16),
         max_cached_workflows=settings.cache_per_process,
-        # The sandbox re-imports the workflow module for every case and wraps every payload; the replay tests
-        # and the sandboxed test suite guard determinism, so production may run without it (WORKFLOW_SANDBOX).
-        workflow_runner=SandboxedWorkflowRunner()
+        # The sandbox wraps every payload and guards what a workflow imports as it runs; the replay tests guard
+        # determinism, so production may run without it (WORKFLOW_SANDBOX).
+        workflow_runner=SandboxedWorkflowRunner(restrictions=RESTRICTIONS)
         if (settings.workflow_sandbox if sandbox is None else sandbox)
         else UnsandboxedWorkflowRunner(),
     )

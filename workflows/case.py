@@ -7,9 +7,10 @@ validator refuses a wrong actor, a wrong state or bad input before anything reac
 again under the lock, because another update may have changed the case while this one waited.
 """
 
-# Annotations stay objects (no `from __future__ import annotations`): the sandbox executes this module anew for
-# every case it runs, and temporalio would parse each handler's string annotations again each time. Everything
-# below it is passed through (imported once per process): deterministic code, checked by the replay tests.
+# The worker passes this module through the sandbox (worker.RESTRICTIONS); the replay tests run it under the
+# default restrictions, which execute it anew for every case replayed and check it. Annotations stay objects
+# (no `from __future__ import annotations`) so that temporalio does not parse them again each time. What it
+# imports is passed through either way (imported once per process): deterministic code, checked by replaying.
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():

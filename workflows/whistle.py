@@ -5,8 +5,10 @@ Each summoned department must 报到 within its limit, contact the whistler and 
 (双考核). The steps live in `workflows/whistle_steps.py`; this class is the whistle's public surface.
 """
 
-# Annotations stay objects (no `from __future__ import annotations`): the sandbox executes this module anew for
-# every whistle it runs, and temporalio would parse each handler's string annotations again each time.
+# The worker passes this module through the sandbox (worker.RESTRICTIONS); the replay tests run it under the
+# default restrictions, which execute it anew for every whistle replayed and check it. Annotations stay objects
+# (no `from __future__ import annotations`) so that temporalio does not parse them again each time. What it
+# imports is passed through either way (imported once per process): deterministic code, checked by replaying.
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():

@@ -49,6 +49,8 @@ def patches(path: Path) -> set[str]:
 
 
 def replayer() -> Replayer:
+    """The default sandbox, not the worker's (which passes the workflow modules through): replaying, the
+    workflow classes' own modules run under its restrictions too."""
     return Replayer(workflows=[CaseWorkflow, WhistleWorkflow], data_converter=pydantic_data_converter)
 
 
