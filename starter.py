@@ -108,7 +108,9 @@ async def poll(fetch: Callable[[], Awaitable[T]], ok: Callable[[T], bool], what:
 
 
 async def send(handle: WorkflowHandle[Any, Any], name: str, action: m.Action, result: type[T], tries: int = 100) -> T:
-    """One update; "NotReady" (the case or whistle is still opening) is retried after a short sleep."""
+    """One update, carrying the chains of the units it names (`with_units`); "NotReady" (the case or whistle is
+    still opening) is retried after a short sleep."""
+    action = m.with_units(action, load_policy(settings.policy_dir).directory)
     for _ in range(tries - 1):
         try:
             value: T = await handle.execute_update(name, action, result_type=result)

@@ -56,13 +56,24 @@ class ReturnAction(Action):
     reason: Reason
 
 
-class Move(Action):
-    """An action that may send the case to another unit, which the case's part of the directory may not hold."""
+class NamesUnits(Action):
+    """An action naming units the case's part of the directory may not hold; its sender brings their chains."""
+
+    units: tuple[Unit, ...] = Field(
+        default=(), description="the named units and those above them, from the directory in force; see `with_units`"
+    )
+
+    def named_units(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+
+class Move(NamesUnits):
+    """An action that may send the case to another unit."""
 
     to_unit: Ident | None = None
-    units: tuple[Unit, ...] = Field(
-        default=(), description="to_unit and the units above it, from the directory in force; see `with_units`"
-    )
+
+    def named_units(self) -> tuple[str, ...]:
+        return (self.to_unit,) if self.to_unit else ()
 
 
 class ReturnDecision(Move):
@@ -84,12 +95,13 @@ SERVER_FIELDS = ("actor", "request_id", "units")
 
 
 def with_units(action: ActionT, directory: Directory) -> ActionT:
-    """The action, a move carrying its target's chain from `directory` (a case carries only its own chains;
-    `Directory.for_case`). Every sender (API, console, command line) passes its action through here.
+    """The action, carrying the chains of the units it names from `directory` (a case carries only its own
+    chains; `Directory.for_case`). Every sender (API, console, command line) passes its action through here.
     """
-    if not isinstance(action, Move) or not action.to_unit:
+    if not isinstance(action, NamesUnits):
         return action
-    return action.model_copy(update={"units": directory.chain(action.to_unit)})
+    chains = {u.id: u for unit_id in action.named_units() for u in directory.chain(unit_id)}
+    return action.model_copy(update={"units": tuple(chains.values())})
 
 
 class EscalateAction(Action):
@@ -98,12 +110,15 @@ class EscalateAction(Action):
     reason: Reason
 
 
-class WhistleAction(Action):
+class WhistleAction(NamesUnits):
     """吹哨: summon departments."""
 
     kind: WhistleKind
     departments: list[Ident] = Field(min_length=1, max_length=10)
     reason: Reason
+
+    def named_units(self) -> tuple[str, ...]:
+        return tuple(self.departments)
 
 
 class ExtensionRequest(Action):

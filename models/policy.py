@@ -217,13 +217,13 @@ class Directory(Frozen):
         return tuple(units)
 
     def for_case(self, unit_ids: Iterable[str]) -> Directory:
-        """The part of the directory a case carries: the chains of the units it starts with, and every unit of
-        a tier that is neither grid nor community (streets, departments: the tens a case may be sent or
-        whistled to). A city's thousands of grids and communities stay out of every case's history and
-        memory; a case sent to one it does not carry is given that unit's chain with the move (`with_units`).
+        """The part of the directory a case carries: the chains of the units it starts with (its grid, lead,
+        assisting and owning units), besides the district and the supervisor. The city's other units stay out
+        of every case's history and memory; an action naming one the case does not carry (a move, a whistle)
+        brings that unit's chain (`with_units`), and the case carries it from then on.
         """
         wanted = {u.id for uid in unit_ids for u in self.chain(uid)}
-        units = tuple(u for u in self.units if u.id in wanted or u.tier not in (Tier.grid, Tier.community))
+        units = tuple(u for u in self.units if u.id in wanted)
         return self if len(units) == len(self.units) else self._with(units)
 
     def with_units(self, units: Iterable[Unit]) -> Directory:

@@ -67,8 +67,8 @@ async def start_case(
     return await start_workflow(client, task_queue, inp, policy=load_policy(policy_dir) if snapshot else None)
 
 
-def moved(action: ActionT) -> ActionT:
-    """A move as every sender sends it: with its target's chain from the shipped directory."""
+def sent(action: ActionT) -> ActionT:
+    """An action as every sender sends it: with the chains of the units it names, from the shipped directory."""
     return with_units(action, load_policy().directory)
 
 
@@ -153,7 +153,7 @@ async def whistled_at_street(
     await h.execute_update(CaseWorkflow.sign, SignAction(actor=street))
     view = await h.execute_update(
         CaseWorkflow.whistle,
-        WhistleAction(actor=street, kind=kind, departments=departments, reason="违建需联合执法"),
+        sent(WhistleAction(actor=street, kind=kind, departments=departments, reason="违建需联合执法")),
     )
     w = whistle_handle(client, view.whistles[0].workflow_id)
     while not (await w.query(WhistleWorkflow.view)).deadlines:

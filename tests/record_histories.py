@@ -60,8 +60,8 @@ from tests.helpers import (
     TASK_QUEUE,
     channel,
     intake,
-    moved,
     ready,
+    sent,
     server_now,
     start_case,
     supervisor,
@@ -157,7 +157,7 @@ async def returned(env: WorkflowEnvironment, client: Client) -> None:
     await h.execute_update(CaseWorkflow.decide_return, ReturnDecision(actor=comm, approve=False, reason="属本网格"))
     await h.execute_update(CaseWorkflow.return_case, ReturnAction(actor=g, reason="确属第二网格"))
     # grid-a1-2 is not in the case's part of the directory: the decision brings its chain, as every sender does
-    approve = moved(ReturnDecision(actor=comm, approve=True, to_unit="grid-a1-2", reason="同意改派"))
+    approve = sent(ReturnDecision(actor=comm, approve=True, to_unit="grid-a1-2", reason="同意改派"))
     await h.execute_update(CaseWorkflow.decide_return, approve)
     redispatch = RedispatchAction(actor=boss, to_unit="dept-sanitation", reason="由环卫直接处置")
     await h.execute_update(CaseWorkflow.redispatch, redispatch)

@@ -10,6 +10,7 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 
@@ -31,7 +32,7 @@ from models.case import (
 from models.errors import ErrorCode
 from models.inputs import SYSTEM, Actor
 from models.io import CaseRowData, RecordInput
-from models.policy import Limit, Tier, Unit
+from models.policy import Directory, Limit, Tier, Unit
 from models.timeline import EVENT_LABEL, CaseEvent, DeadlineKind, DeadlineRef, EventKind, Plan
 from workflows import case_texts as say
 from workflows.case_texts import Line, assigned, closed
@@ -86,9 +87,17 @@ class CaseContext:
         unit = self.s.policy.directory.get(unit_id) if self.s.policy else None
         return unit.name if unit else unit_id
 
+    def brought(self, units: tuple[Unit, ...]) -> Directory:
+        """The case's part of the directory with the chains an action brings; a chain that does not hang
+        together brings nothing."""
+        try:
+            return self.policy.directory.with_units(units)
+        except ValidationError:
+            return self.policy.directory
+
     def learn(self, units: tuple[Unit, ...]) -> None:
-        """Carry the units a move brings that the case did not know (its new holder's chain)."""
-        directory = self.policy.directory.with_units(units)
+        """Carry the units an action brings that the case did not know (a new holder's chain, a department)."""
+        directory = self.brought(units)
         if directory is not self.policy.directory:
             self.s.policy = self.policy.model_copy(update={"directory": directory})
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from bench.case_size import city_directory
-from models.inputs import SYSTEM, RedispatchAction, ReturnDecision, with_units
-from models.policy import Directory, Tier
+from models.inputs import SYSTEM, RedispatchAction, ReturnDecision, WhistleAction, with_units
+from models.policy import Directory, Tier, WhistleKind
 from policy import load_policy
 from policy.snapshot import snapshot_case
 from tests.helpers import intake
@@ -16,14 +16,10 @@ def city(streets: int, communities: int, grids: int) -> Directory:
     return city_directory(streets, communities, grids, departments=2)
 
 
-def test_a_case_carries_its_chain_and_the_units_above_communities_only() -> None:
+def test_a_case_carries_its_own_chains_only() -> None:
     full = city(streets=10, communities=20, grids=10)  # 2,000 grids
-    carried = full.for_case(["s3c4g5"])
-    ids = {u.id for u in carried.units}
-    assert {"s3c4g5", "s3c4", "s3"} <= ids
-    assert {f"s{s}" for s in range(10)} | {"dept-0", "dept-1"} <= ids
-    assert "s3c4g6" not in ids and "s3c5" not in ids
-    assert len(carried.units) == 3 + 10 + 2 - 1  # its grid and community, every street, the departments
+    carried = full.for_case(["s3c4g5", "dept-1"])
+    assert {u.id for u in carried.units} == {"s3c4g5", "s3c4", "s3", "dept-1"}
     assert carried.supervisor == full.supervisor and carried.district == full.district
 
 
@@ -46,7 +42,7 @@ def test_with_units_adds_only_what_was_missing_and_keeps_look_ups_right() -> Non
     assert carried.get("s1c1g1") is None
     grown = carried.with_units(full.chain("s1c1g1"))
     assert grown.get("s1c1g1") == full.get("s1c1g1") and grown.get("s1c1") == full.get("s1c1")
-    assert len(grown.units) == len(carried.units) + 2  # the street was there already
+    assert len(grown.units) == len(carried.units) + 3  # the grid, its community and its street
     assert grown.with_units(full.chain("s1c1g1")) is grown
 
 
@@ -58,6 +54,14 @@ def test_a_move_carries_its_target_chain_from_the_directory_in_force() -> None:
     assert refused.units == ()
 
 
+def test_a_whistle_carries_the_departments_it_summons() -> None:
+    full = city(2, 2, 2)
+    whistle = WhistleAction(actor=SYSTEM, kind=WhistleKind.ordinary, departments=["dept-1", "dept-0"], reason="吹哨")
+    assert [u.id for u in with_units(whistle, full).units] == ["dept-1", "dept-0"]
+    unknown = whistle.model_copy(update={"departments": ["dept-1", "nowhere"]})
+    assert [u.id for u in with_units(unknown, full).units] == ["dept-1"]
+
+
 def test_the_shipped_snapshot_leaves_other_grids_out() -> None:
     policy = load_policy()
     opened = snapshot_case(policy, intake("t-1", reported_at=datetime.now(UTC)), date.today())
@@ -65,3 +69,6 @@ def test_the_shipped_snapshot_leaves_other_grids_out() -> None:
     grids = {u.id for u in policy.directory.units if u.tier is Tier.grid}
     assert carried & grids == {"grid-a1-1"}
     assert opened.routing.lead in carried
+    departments = {u.id for u in policy.directory.units if u.tier is Tier.department}
+    owner = opened.policy.category.owner_unit
+    assert carried & departments == {opened.routing.lead, *opened.routing.assisting, owner} & departments

@@ -31,7 +31,7 @@ from models.inputs import (
 )
 from models.policy import Limit, LimitUnit, Tier
 from models.timeline import DeadlineKind, EventKind
-from tests.helpers import channel, kinds, moved, ready, start_case, supervisor, timeline, unit
+from tests.helpers import channel, kinds, ready, sent, start_case, supervisor, timeline, unit
 from workflows.case import CaseWorkflow
 
 GRID = unit("grid-a1-1")
@@ -113,7 +113,7 @@ async def test_return_approved_redispatches_refused_keeps(client: Client, ticket
     await h.execute_update(CaseWorkflow.return_case, ReturnAction(actor=GRID, reason="确属第二网格"))
     view = await h.execute_update(
         CaseWorkflow.decide_return,
-        moved(ReturnDecision(actor=unit("comm-a1"), approve=True, to_unit="grid-a1-2", reason="同意改派")),
+        sent(ReturnDecision(actor=unit("comm-a1"), approve=True, to_unit="grid-a1-2", reason="同意改派")),
     )
     assert view.status is Status.dispatched and view.holder == "grid-a1-2"
     view = await h.execute_update(
@@ -250,7 +250,7 @@ async def test_a_case_sent_to_another_street_climbs_that_street(client: Client, 
     await ready(h)
     view = await h.execute_update(
         CaseWorkflow.redispatch,
-        moved(RedispatchAction(actor=supervisor(), to_unit="grid-b2-1", reason="位于黄化门社区")),
+        sent(RedispatchAction(actor=supervisor(), to_unit="grid-b2-1", reason="位于黄化门社区")),
     )
     assert (view.holder, view.tier) == ("grid-b2-1", Tier.grid)
     await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("grid-b2-1")))

@@ -3,8 +3,9 @@
 The files in tests/histories/, by prefix: `case_`/`whistle_` were recorded by the current code (rule set 2 of
 who is charged, behind the `case-rules-2026-12` marker); `rules1_` before rule set 2; `open_activity_` before
 受理 took the policy snapshot; `calendar_activity_` before cases carried their calendar; `case_full_directory_`
-before a case carried only its part of the directory (the whole of it then, so a move brought no chain); `changed_` by a
-deliberately changed workflow, which the current code must refuse.
+before a case carried only its part of the directory (the whole of it then, so a move brought no chain);
+`case_every_department_` while a case carried every street and department (so a whistle brought no units);
+`changed_` by a deliberately changed workflow, which the current code must refuse.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from models.inputs import (
 from models.payloads import DepartmentRating
 from models.policy import WhistleKind
 from models.timeline import DeadlineKind, EventKind
-from tests.helpers import channel, ready, start_case, timeline, unit, whistled_at_street
+from tests.helpers import channel, ready, sent, start_case, timeline, unit, whistled_at_street
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
 
@@ -89,6 +89,28 @@ async def test_only_community_or_street_whistles_and_only_departments_are_summon
     assert getattr(err.value.cause, "type", None) == "WrongTier"
 
 
+async def test_a_whistle_brings_the_departments_the_case_does_not_carry(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    h = await start_case(client, ticket, category="illegal_construction")
+    await ready(h)
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("grid-a1-1")))
+    await h.execute_update(CaseWorkflow.escalate, EscalateAction(actor=unit("grid-a1-1"), reason="需社区协调"))
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("comm-a1")))
+    before = await h.query(CaseWorkflow.view)
+    call = WhistleAction(
+        actor=unit("comm-a1"), kind=WhistleKind.ordinary, departments=["dept-police"], reason="夜间施工"
+    )
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await h.execute_update(CaseWorkflow.whistle, call)  # sent without the department's unit
+    assert getattr(err.value.cause, "type", None) == "UnknownUnit"
+    assert await h.query(CaseWorkflow.view) == before
+
+    view = await h.execute_update(CaseWorkflow.whistle, sent(call))
+    assert view.whistles[0].departments == ["dept-police"]
+    assert "区公安分局" in (await timeline(h))[-1].text
+
+
 async def test_withdrawn_case_takes_its_whistle_down(env: WorkflowEnvironment, client: Client, ticket: str) -> None:
     from temporalio.client import WorkflowExecutionStatus
 
@@ -101,8 +123,10 @@ async def test_withdrawn_case_takes_its_whistle_down(env: WorkflowEnvironment, c
     await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("comm-a1")))
     view = await h.execute_update(
         CaseWorkflow.whistle,
-        WhistleAction(
-            actor=unit("comm-a1"), kind=WhistleKind.emergency, departments=["dept-police"], reason="噪声扰民"
+        sent(
+            WhistleAction(
+                actor=unit("comm-a1"), kind=WhistleKind.emergency, departments=["dept-police"], reason="噪声扰民"
+            )
         ),
     )
     await h.execute_update(CaseWorkflow.withdraw, WithdrawAction(actor=channel(), reason="已协商解决"))

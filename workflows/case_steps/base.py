@@ -11,10 +11,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pydantic import ValidationError
-
 from models.errors import ErrorCode
-from models.inputs import Action, Actor, Move
+from models.inputs import Action, Actor, NamesUnits
+from models.policy import Directory
 from workflows.case_context import CaseContext
 from workflows.common import reject
 
@@ -41,17 +40,10 @@ def no_whistle(c: CaseContext, what: str) -> None:
         raise reject(ErrorCode.whistle_active, f"吹哨进行中，不能{what}")
 
 
-def known_unit(c: CaseContext, unit_id: str) -> None:
-    if c.policy.directory.get(unit_id) is None:
-        raise reject(ErrorCode.unknown_unit, f"未知单位：{unit_id}")
-
-
-def known_target(c: CaseContext, a: Move) -> None:
-    """The unit a move sends the case to: one the case carries, or one whose chain the move brings."""
-    assert a.to_unit is not None
-    try:
-        directory = c.policy.directory.with_units(a.units)
-    except ValidationError:  # a chain that does not hang together names no unit
-        directory = c.policy.directory
-    if directory.get(a.to_unit) is None:
-        raise reject(ErrorCode.unknown_unit, f"未知单位：{a.to_unit}")
+def known_units(c: CaseContext, a: NamesUnits) -> Directory:
+    """The units an action names: ones the case carries, or ones whose chains the action brings."""
+    directory = c.brought(a.units)
+    for unit_id in a.named_units():
+        if directory.get(unit_id) is None:
+            raise reject(ErrorCode.unknown_unit, f"未知单位：{unit_id}")
+    return directory

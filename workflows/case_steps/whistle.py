@@ -14,7 +14,7 @@ from models.timeline import EventKind
 from models.whistle import WhistleInput, WhistleSummary, whistle_workflow_id
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
-from workflows.case_steps.base import Step, known_unit, no_whistle
+from workflows.case_steps.base import Step, known_units, no_whistle
 from workflows.common import reject
 from workflows.whistle import WhistleWorkflow
 
@@ -28,13 +28,15 @@ def _guard(c: CaseContext, actor: Actor) -> None:
 def _check(c: CaseContext, a: WhistleAction) -> None:
     if len(set(a.departments)) != len(a.departments):
         raise reject(ErrorCode.invalid_input, "被召集部门重复")
+    directory = known_units(c, a)
     for d in a.departments:
-        known_unit(c, d)
-        if c.tier_of(d) is not Tier.department:
-            raise reject(ErrorCode.invalid_input, f"{c.name(d)}不是职能部门，不能被吹哨召集")
+        unit = directory.get(d)
+        if unit is not None and unit.tier is not Tier.department:
+            raise reject(ErrorCode.invalid_input, f"{unit.name}不是职能部门，不能被吹哨召集")
 
 
 async def _apply(c: CaseContext, a: WhistleAction) -> None:
+    c.learn(a.units)
     p = c.policy
     holder = c.holder
     n = len(c.s.whistles) + 1
