@@ -10,6 +10,9 @@ worker's cache (WORKFLOW_CACHE, shared among its processes), and its slice ends 
 however long starting the fleet takes. Each sample case must then record an automatic escalation to the community
 at its deadline, replayed among the M.
 
+RSS per cached workflow is measured, for either kind, once as many as the worker caches are waiting: past that,
+the worker keeps no more of them in memory, and what the evicted ones add after is reported apart.
+
 The baseline's per-workflow figures come from `baseline_cases` bare timers (fewer than M by default: starting
 20,000 of them takes the server about ten minutes of a 2-core machine and tells nothing more per workflow).
 """
@@ -61,13 +64,15 @@ CACHE = settings.workflow_cache  # what the worker's processes keep in memory, a
 EVICT_AFTER = CACHE + 300
 
 
-def footprint(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, Any]:
-    """What n workflows waiting on timers cost; RSS grows per *cached* workflow (the worker keeps at most CACHE)."""
+def footprint(before: dict[str, float], full: dict[str, float], after: dict[str, float], n: int) -> dict[str, Any]:
+    """What n workflows waiting on timers cost. RSS grows per *cached* workflow: `full` is measured when the
+    first min(n, CACHE) were waiting, as many as the worker keeps; what the evicted rest cost after is its own row."""
     grew = after["server_db"] - before["server_db"]
     return {
         "worker_rss_mib_idle_before": mib(before["rss"]),
         "worker_rss_mib": mib(after["rss"]),
-        "worker_rss_per_cached_workflow_kib": round((after["rss"] - before["rss"]) / min(n, CACHE) / 1024, 1),
+        "worker_rss_per_cached_workflow_kib": round((full["rss"] - before["rss"]) / min(n, CACHE) / 1024, 1),
+        "worker_rss_growth_once_cache_full_mib": mib(after["rss"] - full["rss"]),
         "server_db_mib": mib(after["server_db"]),
         "server_db_per_case_kib": round(grew / n / 1024, 2),
         "server_rss_mib": mib(after["server_rss"]),
@@ -105,11 +110,15 @@ async def baseline(n: int, concurrency: int, tmp: Path) -> dict[str, Any]:
                     TimerWorkflow.run, FLEET_SLEEP, id=f"timer-{uuid.uuid4().hex}", task_queue=TIMER_QUEUE
                 )
 
-            start_s = await start_many(n, concurrency, one)
+            cached = min(n, CACHE)
+            start_s = await start_many(cached, concurrency, one)
+            await wait_idle(client, TIMER_QUEUE, proc.pid, timeout=max(600.0, n / 5))
+            full = measure(proc.pid, server.process.pid, db)
+            start_s += await start_many(n - cached, concurrency, one)
             await wait_idle(client, TIMER_QUEUE, proc.pid, timeout=max(600.0, n / 5))
             idle_s = time.monotonic() - released
             after = measure(proc.pid, server.process.pid, db)
-    return {"start_s": round(start_s, 1), "all_waiting_s": round(idle_s, 1), **footprint(before, after, n)}
+    return {"start_s": round(start_s, 1), "all_waiting_s": round(idle_s, 1), **footprint(before, full, after, n)}
 
 
 async def engine(n: int, slice_seconds: float, concurrency: int, sample: int, tmp: Path) -> dict[str, Any]:
@@ -138,7 +147,13 @@ async def engine(n: int, slice_seconds: float, concurrency: int, sample: int, tm
                 ids[i] = await start_case(client, QUEUE, f"live-{prefix}-{i:06d}", policy, urgency)
 
             dispatched_sql = "SELECT count(*) FROM cases WHERE status != 'intake'"
-            start_s = await start_many(first, concurrency, one)
+            # As many as the worker caches first, measured once they wait: its RSS per cached case.
+            cached = min(first, CACHE)
+            start_s = await start_many(cached, concurrency, one)
+            await wait_rows(read_db, dispatched_sql, cached, timeout=max(900.0, n / 2))
+            await wait_idle(client, QUEUE, proc.pid, timeout=max(600.0, n / 5))
+            full = measure(proc.pid, server.process.pid, db)
+            start_s += await start_many(first - cached, concurrency, lambda i: one(cached + i))
             # The sample and the cases that evict it start once the fleet before them is dispatched: its slice
             # then runs on a worker that has caught up, however long the backlog before it took.
             await wait_rows(read_db, dispatched_sql, first, timeout=max(900.0, n / 2))
@@ -168,7 +183,7 @@ async def engine(n: int, slice_seconds: float, concurrency: int, sample: int, tm
         "all_dispatched_s": round(dispatched_s, 1),
         "all_waiting_s": round(idle_s, 1),
         "sample_points_fired_before_measuring": fired_while_starting,
-        **footprint(before, after, n),
+        **footprint(before, full, after, n),
         "read_model_mib": mib(read_after),
         "read_model_per_case_kib": round((read_after - read_before) / n / 1024, 2),
         "sample": {
@@ -248,7 +263,10 @@ def summary(r: dict[str, Any]) -> str:
         "|---|---|---|\n"
         + row("worker RSS (MiB)", "worker_rss_mib")
         + row("worker RSS idle before (MiB)", "worker_rss_mib_idle_before")
-        + row("worker RSS growth per cached workflow (KiB)", "worker_rss_per_cached_workflow_kib")
+        + row(
+            "worker RSS growth per cached workflow (KiB; once the cache is full)", "worker_rss_per_cached_workflow_kib"
+        )
+        + row("worker RSS growth after that, evicted workflows (MiB)", "worker_rss_growth_once_cache_full_mib")
         + row("server DB (MiB, data + WAL)", "server_db_mib")
         + row("server DB per case (KiB)", "server_db_per_case_kib")
         + row("server RSS (MiB)", "server_rss_mib")

@@ -48,9 +48,11 @@ def test_a_worker_s_figures_include_its_child_processes() -> None:
 
 def test_live_case_footprint_is_per_case_and_per_cached_workflow() -> None:
     before = {"rss": 100 * 2**20, "cpu": 10.0, "server_db": 0, "server_rss": 0, "server_cpu": 5.0}
+    full = {**before, "rss": 300 * 2**20}
     after = {"rss": 500 * 2**20, "cpu": 30.0, "server_db": 2000 * 1024, "server_rss": 2**30, "server_cpu": 15.0}
-    f = footprint(before, after, 2000)
-    assert f["worker_rss_per_cached_workflow_kib"] == round(400 * 1024 / min(2000, CACHE), 1)
+    f = footprint(before, full, after, 2000)
+    assert f["worker_rss_per_cached_workflow_kib"] == round(200 * 1024 / min(2000, CACHE), 1)
+    assert f["worker_rss_growth_once_cache_full_mib"] == 200.0
     assert f["server_db_per_case_kib"] == 1.0
     assert (f["worker_cpu_per_case_ms"], f["server_cpu_per_case_ms"]) == (10.0, 5.0)
 
