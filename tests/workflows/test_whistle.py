@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from models.case import Outcome
@@ -89,14 +90,20 @@ async def test_only_community_or_street_whistles_and_only_departments_are_summon
     assert getattr(err.value.cause, "type", None) == "WrongTier"
 
 
-async def test_a_whistle_brings_the_departments_the_case_does_not_carry(
-    env: WorkflowEnvironment, client: Client, ticket: str
-) -> None:
+async def signed_at_community(client: Client, ticket: str) -> WorkflowHandle[CaseWorkflow, Any]:
+    """An illegal-construction case the grid escalated and its community signed: the community may whistle."""
     h = await start_case(client, ticket, category="illegal_construction")
     await ready(h)
     await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("grid-a1-1")))
     await h.execute_update(CaseWorkflow.escalate, EscalateAction(actor=unit("grid-a1-1"), reason="需社区协调"))
     await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("comm-a1")))
+    return h
+
+
+async def test_a_whistle_brings_the_departments_the_case_does_not_carry(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    h = await signed_at_community(client, ticket)
     before = await h.query(CaseWorkflow.view)
     call = WhistleAction(
         actor=unit("comm-a1"), kind=WhistleKind.ordinary, departments=["dept-police"], reason="夜间施工"
@@ -116,11 +123,7 @@ async def test_withdrawn_case_takes_its_whistle_down(env: WorkflowEnvironment, c
 
     from models.inputs import WithdrawAction
 
-    h = await start_case(client, ticket, category="illegal_construction")
-    await ready(h)
-    await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("grid-a1-1")))
-    await h.execute_update(CaseWorkflow.escalate, EscalateAction(actor=unit("grid-a1-1"), reason="需社区协调"))
-    await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("comm-a1")))
+    h = await signed_at_community(client, ticket)
     view = await h.execute_update(
         CaseWorkflow.whistle,
         sent(
