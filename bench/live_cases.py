@@ -147,12 +147,15 @@ async def engine(n: int, slice_seconds: float, concurrency: int, sample: int, tm
                 ids[i] = await start_case(client, QUEUE, f"live-{prefix}-{i:06d}", policy, urgency)
 
             dispatched_sql = "SELECT count(*) FROM cases WHERE status != 'intake'"
-            # As many as the worker caches first, measured once they wait: its RSS per cached case.
+            # As many as the worker caches first, measured once they wait: its RSS per cached case. A fleet too
+            # small to fill the cache (a quick run) is measured at the end instead.
             cached = min(first, CACHE)
             start_s = await start_many(cached, concurrency, one)
-            await wait_rows(read_db, dispatched_sql, cached, timeout=max(900.0, n / 2))
-            await wait_idle(client, QUEUE, proc.pid, timeout=max(600.0, n / 5))
-            full = measure(proc.pid, server.process.pid, db)
+            full: dict[str, float] | None = None
+            if cached == CACHE:
+                await wait_rows(read_db, dispatched_sql, cached, timeout=max(900.0, n / 2))
+                await wait_idle(client, QUEUE, proc.pid, timeout=max(600.0, n / 5))
+                full = measure(proc.pid, server.process.pid, db)
             start_s += await start_many(first - cached, concurrency, lambda i: one(cached + i))
             # The sample and the cases that evict it start once the fleet before them is dispatched: its slice
             # then runs on a worker that has caught up, however long the backlog before it took.
@@ -183,7 +186,7 @@ async def engine(n: int, slice_seconds: float, concurrency: int, sample: int, tm
         "all_dispatched_s": round(dispatched_s, 1),
         "all_waiting_s": round(idle_s, 1),
         "sample_points_fired_before_measuring": fired_while_starting,
-        **footprint(before, full, after, n),
+        **footprint(before, full or after, after, n),
         "read_model_mib": mib(read_after),
         "read_model_per_case_kib": round((read_after - read_before) / n / 1024, 2),
         "sample": {
