@@ -15,7 +15,7 @@ from pathlib import Path
 import structlog
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 import logs
 from activities.case import CaseActivities
@@ -23,6 +23,7 @@ from activities.notify import Notifier
 from config import settings
 from policy import load_policy
 from processes import run_processes
+from sandbox import sandbox_for
 from store.db import SchemaError, engine_for
 from temporal_client import connect
 from workflows.case import CaseWorkflow
@@ -60,9 +61,9 @@ def build_worker(
         activities=[acts.open_case, acts.plan_deadlines, acts.record],
         activity_executor=executor or ThreadPoolExecutor(max_workers=16),
         max_cached_workflows=settings.cache_per_process,
-        # The sandbox wraps every payload and guards what a workflow imports as it runs; the replay tests guard
-        # determinism, so production may run without it (WORKFLOW_SANDBOX).
-        workflow_runner=SandboxedWorkflowRunner(restrictions=RESTRICTIONS)
+        # The sandbox guards what a workflow imports and calls as it runs (sandbox.py: the SDK's, lighter); the
+        # replay tests guard determinism, so production may run without it (WORKFLOW_SANDBOX).
+        workflow_runner=sandbox_for(client.data_converter, RESTRICTIONS)
         if (settings.workflow_sandbox if sandbox is None else sandbox)
         else UnsandboxedWorkflowRunner(),
     )
