@@ -200,6 +200,12 @@ class CaseInput(Model):
         default=None,
         description="taken by the 受理 service at intake; without it the case takes it itself (open_case activity)",
     )
+    rules: int | None = Field(
+        default=None,
+        ge=1,
+        le=RULES_2026_12,
+        description="the rule set the 受理 service opened the case under; without it the case asks a patch marker",
+    )
     state: CaseState | None = Field(default=None, description="carried over by continue-as-new")
     continue_after_events: int = Field(
         default=1000, ge=1, description="continue as new after this many timeline events in one run"

@@ -16,7 +16,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from models.case import CaseInput, CaseView, Status
+from models.case import RULES_2026_12, CaseInput, CaseView, Status
 from models.intake import Intake, SealedReporter, case_id_for
 from models.policy import Policy, Tier
 from models.tables import CaseRow
@@ -180,6 +180,7 @@ def start_options(
             intake=intake,
             case_id=case_id,
             opened=opened,
+            rules=RULES_2026_12,
             intake_token=intake_token,
             sealed_reporter=sealed_reporter,
         ),

@@ -50,8 +50,12 @@ class CaseContext:
     def __init__(self, inp: CaseInput) -> None:
         if inp.state is None:
             self.s = CaseState(case_id=inp.case_id, intake=inp.intake)
-            # Behind a marker: a case opened before rule set 2 replays (and runs on) as it was recorded.
-            self.s.rules = RULES_2026_12 if workflow.patched(RULES_2026_12_PATCH) else 1
+            # The 受理 service names the rule set; a case started without it asks a marker, so that one opened
+            # before rule set 2 replays (and runs on) as it was recorded.
+            if inp.rules is not None:
+                self.s.rules = inp.rules
+            else:
+                self.s.rules = RULES_2026_12 if workflow.patched(RULES_2026_12_PATCH) else 1
         else:
             self.s = inp.state
         self.book = DeadlineBook(self.s.deadlines)

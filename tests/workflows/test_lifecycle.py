@@ -86,3 +86,39 @@ async def test_long_case_continues_as_new_and_keeps_its_history(client: Client, 
     ks = kinds(await timeline(h))
     assert ks[0] is EventKind.intake and ks[-1] is EventKind.close
     assert [e.seq for e in await timeline(h)] == list(range(1, len(ks) + 1))
+
+
+async def test_the_rule_set_comes_in_the_input_or_from_a_marker(client: Client, ticket: str) -> None:
+    """The 受理 service names the rule set in the case's input, so its history needs no patch marker; a case
+    started without it (by an older service) takes rule set 2 behind the marker, as cases did before."""
+    from temporalio.api.enums.v1 import EventType
+
+    from models.case import RULES_2026_12, CaseInput
+    from models.intake import case_id_for
+    from tests.helpers import TASK_QUEUE, intake, server_now
+    from workflows.case_context import RULES_2026_12_PATCH
+
+    named = await start_case(client, f"{ticket}-n")
+    inp = intake(f"{ticket}-m", reported_at=await server_now(client))
+    case_id = case_id_for(inp.channel, inp.channel_ticket_id)
+    await client.start_workflow(
+        CaseWorkflow.run, CaseInput(intake=inp, case_id=case_id), id=case_id, task_queue=TASK_QUEUE
+    )
+    unnamed = case_handle(client, case_id)
+    patches = []
+    for h in (named, unnamed):
+        await ready(h)
+        history = await h.fetch_history()
+        markers = [e.marker_recorded_event_attributes for e in history.events]
+        patches.append(
+            [
+                m.details["patch-data"].payloads[0].data
+                for e, m in zip(history.events, markers, strict=True)
+                if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED and m.marker_name == "core_patch"
+            ]
+        )
+        started = history.events[0].workflow_execution_started_event_attributes.input.payloads[0].data
+        assert (b'"rules":%d' % RULES_2026_12 in started) is (h is named)
+    assert patches[0] == [] and len(patches[1]) == 1 and RULES_2026_12_PATCH.encode() in patches[1][0]
+    a, b = [await h.query(CaseWorkflow.view) for h in (named, unnamed)]
+    assert (a.status, a.holder, [d.kind for d in a.deadlines]) == (b.status, b.holder, [d.kind for d in b.deadlines])

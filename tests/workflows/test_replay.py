@@ -1,10 +1,11 @@
 """Recorded histories replay with the current code; a changed workflow is caught by the same check.
 
 The files in tests/histories/, by prefix: `case_`/`whistle_` were recorded by the current code (rule set 2 of
-who is charged, behind the `case-rules-2026-12` marker); `rules1_` before rule set 2; `open_activity_` before
-受理 took the policy snapshot; `calendar_activity_` before cases carried their calendar; `case_full_directory_`
-before a case carried only its part of the directory (the whole of it then, so a move brought no chain);
-`case_every_department_` while a case carried every street and department (so a whistle brought no units);
+who is charged, named in the case's input by the 受理 service); `marker_case_` while rule set 2 was taken behind
+the `case-rules-2026-12` marker, among them `marker_case_full_directory_`, before a case carried only its part of
+the directory (the whole of it then, so a move brought no chain), and `marker_case_every_department_`, while a
+case carried every street and department (so a whistle brought no units); `rules1_` before rule set 2;
+`open_activity_` before 受理 took the policy snapshot; `calendar_activity_` before cases carried their calendar;
 `changed_` by a deliberately changed workflow, which the current code must refuse.
 """
 
@@ -21,6 +22,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import _Definition
 
+from models.case import RULES_2026_12
 from workflows.case import CaseWorkflow
 from workflows.case_context import RULES_2026_12_PATCH
 from workflows.whistle import WhistleWorkflow
@@ -47,6 +49,14 @@ def patches(path: Path) -> set[str]:
             [payload] = attrs["details"]["patch-data"]["payloads"]
             found.add(json.loads(base64.b64decode(payload["data"]))["id"])
     return found
+
+
+def input_rules(path: Path) -> object:
+    """The rule set the case's first run was started with, if its input names one."""
+    [started] = events(path, "WORKFLOW_EXECUTION_STARTED")
+    attrs: dict[str, Any] = started["workflowExecutionStartedEventAttributes"]  # type: ignore[assignment]
+    [payload] = attrs["input"]["payloads"]
+    return json.loads(base64.b64decode(payload["data"])).get("rules")
 
 
 def replayer() -> Replayer:
@@ -81,17 +91,22 @@ def test_histories_are_there() -> None:
     case_stories = stories - {"whistle_late_report"} | merged
     assert names >= {f"open_activity_{s}" for s in case_stories}
     assert CHANGED, "a history the current code must refuse"
+    assert names >= {f"marker_{s}" for s in stories - {"whistle_late_report"} | merged}
     for path in HISTORIES:
+        stem = path.stem.removeprefix("marker_")
         activities = local_activities_in(load(path))
         planned_by_activity = "plan_deadlines" in activities
-        assert planned_by_activity is path.stem.startswith("calendar_activity_"), path.stem
-        if path.stem.startswith(("case_", "rules1_case_")):
+        assert planned_by_activity is stem.startswith("calendar_activity_"), path.stem
+        if stem.startswith(("case_", "rules1_case_")):
             assert "open_case" not in activities and "record" in activities, path.stem
-        elif "whistle_" not in path.stem:
+        elif "whistle_" not in stem:
             assert "open_case" in activities, path.stem
+        if "whistle_" in stem:
+            continue
         # A continued run carries its rule set in its state, not a marker.
-        marked = RULES_2026_12_PATCH in patches(path) or path.stem.startswith("case_continued_last")
-        assert marked is path.stem.startswith("case_"), path.stem
+        marked = RULES_2026_12_PATCH in patches(path) or path.stem.startswith("marker_case_continued_last")
+        assert marked is path.stem.startswith("marker_case_"), path.stem
+        assert (input_rules(path) == RULES_2026_12) is path.stem.startswith("case_"), path.stem
 
 
 def test_every_update_and_signal_has_an_accepted_instance() -> None:
