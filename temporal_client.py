@@ -4,17 +4,27 @@ The same settings reach the embedded dev server, a self-hosted cluster or Tempor
 TEMPORAL_NAMESPACE; TLS with the server's CA (TEMPORAL_TLS_CA) and, for mTLS, a client certificate and key
 (TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY); or an API key (TEMPORAL_API_KEY, which implies TLS). The SDK's runtime
 forwards its Rust core's log lines to Python logging (so LOG_JSON covers them) and, for a worker, serves the
-SDK's own metrics to Prometheus (TEMPORAL_METRICS_BIND).
+SDK's own metrics to Prometheus (TEMPORAL_METRICS_BIND). Every client resends an update the server dropped
+unrecorded (`ResendDroppedUpdates`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-from temporalio.client import Client
+from temporalio.api.errordetails.v1 import WorkflowNotReadyFailure
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowUpdateInput,
+    WorkflowUpdateHandle,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import (
     LogForwardingConfig,
@@ -24,9 +34,13 @@ from temporalio.runtime import (
     TelemetryConfig,
     TelemetryFilter,
 )
-from temporalio.service import TLSConfig
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from config import Settings, settings
+
+T = TypeVar("T")
+RESEND_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
+"""Seconds before each resend of a dropped update; the case's next workflow task usually follows at once."""
 
 
 def tls_config(cfg: Settings) -> TLSConfig | bool:
@@ -62,6 +76,42 @@ def runtime(metrics_bind: str | None = None) -> Runtime:
     )
 
 
+def dropped(err: RPCError) -> bool:
+    """The server dropped the update with the workflow task that carried it, before anything was recorded.
+
+    A task that completes the workflow fails (UnhandledCommand) when an event comes in as it completes, say a
+    whistle ending as the resident's rating closes the case; the server then aborts the updates of that task with
+    WorkflowNotReady. The case never saw the update, so the same update (same id) may be sent again."""
+    return err.status is RPCStatusCode.FAILED_PRECONDITION and any(
+        d.Is(WorkflowNotReadyFailure.DESCRIPTOR) for d in err.grpc_status.details
+    )
+
+
+async def resend_dropped(call: Callable[[], Awaitable[T]]) -> T:
+    for delay in RESEND_DELAYS:
+        try:
+            return await call()
+        except RPCError as err:
+            if not dropped(err):
+                raise
+            logging.getLogger(__name__).info("update dropped with its workflow task; sending it again")
+        await asyncio.sleep(delay)
+    return await call()
+
+
+class _Resend(OutboundInterceptor):
+    async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> WorkflowUpdateHandle[Any]:
+        return await resend_dropped(lambda: self.next.start_workflow_update(input))
+
+
+class ResendDroppedUpdates(Interceptor):
+    """Sends again, with the same update id, an update the server dropped unrecorded (see `dropped`). Not the
+    update that starts a case: no event can reach a workflow before its first task."""
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        return _Resend(next)
+
+
 def connect_options(cfg: Settings, *, metrics_bind: str | None = None) -> dict[str, Any]:
     return {
         "target_host": cfg.temporal_address,
@@ -69,6 +119,7 @@ def connect_options(cfg: Settings, *, metrics_bind: str | None = None) -> dict[s
         "api_key": cfg.temporal_api_key.get_secret_value() if cfg.temporal_api_key else None,
         "tls": tls_config(cfg),
         "data_converter": pydantic_data_converter,
+        "interceptors": [ResendDroppedUpdates()],
         "runtime": runtime(metrics_bind),
     }
 

@@ -23,6 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import metrics
 from models.base import STORABLE, URL
 from models.errors import ErrorCode
+from temporal_client import dropped
 
 log = structlog.get_logger(__name__)
 
@@ -132,7 +133,7 @@ def from_rpc(err: RPCError) -> ApiError:
         if "completed" in err.message or "already" in err.message:
             return ApiError(409, ErrorCode.case_closed, "该诉求已销号，不能再操作")
         return not_found()
-    if err.status in RETRYABLE_RPC:
+    if err.status in RETRYABLE_RPC or dropped(err):
         return unavailable()
     if err.status is RPCStatusCode.FAILED_PRECONDITION:
         return ApiError(409, ErrorCode.case_closed, "该诉求已销号，不能再操作")
