@@ -4,6 +4,7 @@ send it again, so a resident's rating that races a whistle's end is neither lost
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 
@@ -20,6 +21,8 @@ from tests.servers import dev_server
 
 HOLD = 1.0
 """How long the closing update holds its workflow task: the signal comes in meanwhile."""
+HOLDING = threading.Event()
+"""Set while the update holds its task (the worker runs in this process, unsandboxed)."""
 
 
 @workflow.defn
@@ -40,6 +43,7 @@ class ClosesOnUpdate:
     @workflow.update
     def close(self) -> str:
         if not workflow.unsafe.is_replaying():
+            HOLDING.set()
             time.sleep(HOLD)  # a slow task, as a busy worker's is
         self.closed = True
         return "closed"
@@ -47,8 +51,9 @@ class ClosesOnUpdate:
 
 async def race(client: Client, queue: str) -> str:
     h = await client.start_workflow(ClosesOnUpdate.run, id=f"race-{uuid.uuid4().hex}", task_queue=queue)
+    HOLDING.clear()
     update = asyncio.create_task(h.execute_update(ClosesOnUpdate.close))
-    await asyncio.sleep(HOLD / 3)
+    assert await asyncio.to_thread(HOLDING.wait, 10), "the update reached the worker"
     await h.signal(ClosesOnUpdate.poke)
     answer = await update
     assert await h.result() == 1, "the signal that came in is handled too"
