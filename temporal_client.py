@@ -38,6 +38,7 @@ from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from config import Settings, settings
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 RESEND_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 """Seconds before each resend of a dropped update; the case's next workflow task usually follows at once."""
@@ -88,13 +89,14 @@ def dropped(err: RPCError) -> bool:
 
 
 async def resend_dropped(call: Callable[[], Awaitable[T]]) -> T:
+    """`call`, made again after each short delay while the server drops it (then its last answer, or error)."""
     for delay in RESEND_DELAYS:
         try:
             return await call()
         except RPCError as err:
             if not dropped(err):
                 raise
-            logging.getLogger(__name__).info("update dropped with its workflow task; sending it again")
+            log.info("update dropped with its workflow task; sending it again")
         await asyncio.sleep(delay)
     return await call()
 
