@@ -59,12 +59,10 @@ class _AnsweredOutside(WorkflowInstance):
 class Sandbox(SandboxedWorkflowRunner):
     """temporalio's sandbox, for a worker whose converter has neither a payload codec nor external storage."""
 
-    def __init__(self, restrictions: SandboxRestrictions) -> None:
-        super().__init__(restrictions=restrictions)
-
     def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
         return _AnsweredOutside(super().create_instance(det))
 
 
 def sandbox_for(converter: DataConverter, restrictions: SandboxRestrictions) -> WorkflowRunner:
-    return SandboxedWorkflowRunner(restrictions=restrictions) if contexts_matter(converter) else Sandbox(restrictions)
+    runner = SandboxedWorkflowRunner if contexts_matter(converter) else Sandbox
+    return runner(restrictions=restrictions)

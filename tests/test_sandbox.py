@@ -40,7 +40,9 @@ async def test_the_lighter_sandbox_still_refuses_what_the_sdk_sandbox_refuses() 
     # A server of its own: a workflow task failing on repeat would hold up the shared server's time skipping.
     async with await time_skipping_env() as env:
         client, queue = env.client, "sandbox"
-        async with Worker(client, task_queue=queue, workflows=[ReadsTheClock], workflow_runner=Sandbox(RESTRICTIONS)):
+        async with Worker(
+            client, task_queue=queue, workflows=[ReadsTheClock], workflow_runner=Sandbox(restrictions=RESTRICTIONS)
+        ):
             h = await client.start_workflow(ReadsTheClock.run, id=f"clock-{uuid.uuid4().hex}", task_queue=queue)
             failure = ""
             for _ in range(100):

@@ -109,14 +109,12 @@ async def test_the_rule_set_comes_in_the_input_or_from_a_marker(client: Client, 
     for h in (named, unnamed):
         await ready(h)
         history = await h.fetch_history()
-        markers = [e.marker_recorded_event_attributes for e in history.events]
-        patches.append(
-            [
-                m.details["patch-data"].payloads[0].data
-                for e, m in zip(history.events, markers, strict=True)
-                if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED and m.marker_name == "core_patch"
-            ]
-        )
+        markers = [
+            e.marker_recorded_event_attributes
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        ]
+        patches.append([m.details["patch-data"].payloads[0].data for m in markers if m.marker_name == "core_patch"])
         started = history.events[0].workflow_execution_started_event_attributes.input.payloads[0].data
         assert (b'"rules":%d' % RULES_2026_12 in started) is (h is named)
     assert patches[0] == [] and len(patches[1]) == 1 and RULES_2026_12_PATCH.encode() in patches[1][0]
