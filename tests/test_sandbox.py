@@ -12,13 +12,14 @@ from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.converter import DataConverter, PayloadCodec
-from temporalio.worker import Worker
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 with workflow.unsafe.imports_passed_through():
     from sandbox import Sandbox, sandbox_for
     from tests.servers import time_skipping_env
-    from worker import RESTRICTIONS
+    from worker import RESTRICTIONS, build_worker
 
 
 @workflow.defn(sandboxed=True)
@@ -61,3 +62,16 @@ def test_a_converter_whose_bytes_depend_on_context_keeps_the_sdk_sandbox() -> No
     with_codec = dataclasses.replace(DataConverter.default, payload_codec=Passing())
     runner = sandbox_for(with_codec, RESTRICTIONS)
     assert isinstance(runner, SandboxedWorkflowRunner) and not isinstance(runner, Sandbox)
+
+
+async def test_the_worker_runs_cases_in_the_lighter_sandbox_unless_told_not_to(
+    env: WorkflowEnvironment, db_url: str
+) -> None:
+    # Worker's constructor checks the workflows in each runner, on the running loop.
+    def runner(sandbox: bool | None = None) -> object:
+        return build_worker(
+            env.client, task_queue=f"wiring-{uuid.uuid4().hex}", database_url=db_url, sandbox=sandbox
+        ).config()["workflow_runner"]
+
+    assert isinstance(runner(), Sandbox)
+    assert isinstance(runner(sandbox=False), UnsandboxedWorkflowRunner)
