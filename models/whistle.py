@@ -54,6 +54,11 @@ class WhistleInput(Model):
         default=None, description="report, contact and finish as the case planned them when it whistled (rule set 2)"
     )
     planned_at: datetime | None = None
+    notes_per_task: bool = Field(
+        default=False,
+        description="tells its case once per workflow task, every line in one `whistle_notes` signal (set by "
+        "the cases that whistle since it exists; a whistle started before tells each line alone)",
+    )
 
 
 class DepartmentState(Model):

@@ -95,6 +95,12 @@ class CaseWorkflow:
         whistling.noted(self.context, note)
 
     @workflow.signal
+    def whistle_notes(self, notes: list[WhistleNote]) -> None:
+        """What one workflow task of a whistle told (`WhistleInput.notes_per_task`); synchronous as above."""
+        for note in notes:
+            whistling.noted(self.context, note)
+
+    @workflow.signal
     def merged_in(self, note: MergeNote) -> None:
         merge.merged_in(self.context, note)
 

@@ -36,6 +36,8 @@ class WhistleContext:
         self.lock = asyncio.Lock()
         # A whistle of rule set 2 (its case planned it) keeps a timer whose point did not move.
         self.timer = MovableTimer(keep=inp.planned is not None)
+        self.told: list[WhistleNote] = []
+        """Lines for the case not yet sent (`notes_per_task`): one signal per workflow task, not one per line."""
 
     def dept(self, unit_id: str) -> DepartmentState:
         return self.s.departments[unit_id]
@@ -50,7 +52,7 @@ class WhistleContext:
         data: pl.EventData | None = None,
         deadline: DeadlineRef | None = None,
     ) -> None:
-        """Hand the event to the parent case, whose seq orders the timeline."""
+        """Hand the event to the parent case, whose seq orders the timeline (at `flush`, if `notes_per_task`)."""
         event = CaseEvent(
             seq=0,
             at=workflow.now(),
@@ -61,9 +63,18 @@ class WhistleContext:
             data=data or pl.WhistleStep(whistle=self.inp.n),
             deadline=deadline,
         )
-        await workflow.get_external_workflow_handle(self.inp.case_id).signal(
-            "whistle_note", WhistleNote(n=self.inp.n, event=event, notices=list(line.notices))
-        )
+        note = WhistleNote(n=self.inp.n, event=event, notices=list(line.notices))
+        if self.inp.notes_per_task:
+            self.told.append(note)
+        else:
+            await workflow.get_external_workflow_handle(self.inp.case_id).signal("whistle_note", note)
+
+    async def flush(self) -> None:
+        """Send the case what this task told it, in one signal: each signal costs the case a workflow task and
+        a projection, and departments summoned together reach their deadline points together."""
+        if self.told:
+            notes, self.told = self.told, []
+            await workflow.get_external_workflow_handle(self.inp.case_id).signal("whistle_notes", notes)
 
     def view(self) -> WhistleView:
         return WhistleView(
@@ -108,6 +119,7 @@ async def fire_due(w: WhistleContext) -> None:
             await w.tell(EventKind.overdue, d.unit_id, say.overdue(w.inp, d), deadline=ref(d))
         else:
             await w.tell(EventKind.public_notice, d.unit_id, say.publicly_noticed(w.inp, d), deadline=ref(d))
+    await w.flush()
 
 
 # ------------------------------------------------------------------------------------------ who may act, and when
@@ -229,7 +241,8 @@ async def rate(w: WhistleContext, a: RateDepartmentsAction) -> None:
         actor=a.actor.label(),
         data=pl.DepartmentsRated(whistle=w.inp.n, ratings=a.ratings),
     )
-    # Told inside the update, so the case knows the whistle is over before the whistler's next request.
+    # Told inside the update (`act` flushes before it answers), so the case knows the whistle is over before the
+    # whistler's next request.
     await w.tell(EventKind.whistle_closed, None, say.whistle_closed(w.inp))
 
 
@@ -245,6 +258,7 @@ async def act(w: WhistleContext, spec: ActionSpec[Any], a: Action) -> WhistleVie
     async with w.lock:
         validate(w, spec, a)
         await STEPS[spec.name](w, a)
+        await w.flush()
     w.timer.poke()
     return w.view()
 

@@ -4,7 +4,8 @@ The files in tests/histories/, by prefix: `case_`/`whistle_` were recorded by th
 who is charged, named in the case's input by the 受理 service); `marker_case_` while rule set 2 was taken behind
 the `case-rules-2026-12` marker, among them `marker_case_full_directory_`, before a case carried only its part of
 the directory (the whole of it then, so a move brought no chain), and `marker_case_every_department_`, while a
-case carried every street and department (so a whistle brought no units); `rules1_` before rule set 2;
+case carried every street and department (so a whistle brought no units); `line_` while a whistle told its
+case each line in a signal of its own (now: one `whistle_notes` per workflow task); `rules1_` before rule set 2;
 `open_activity_` before 受理 took the policy snapshot; `calendar_activity_` before cases carried their calendar;
 `changed_` by a deliberately changed workflow, which the current code must refuse.
 """
@@ -92,8 +93,9 @@ def test_histories_are_there() -> None:
     assert names >= {f"open_activity_{s}" for s in case_stories}
     assert CHANGED, "a history the current code must refuse"
     assert names >= {f"marker_{s}" for s in stories - {"whistle_late_report"} | merged}
+    assert names >= {"line_case_whistled", "line_whistle_late_report"}
     for path in HISTORIES:
-        stem = path.stem.removeprefix("marker_")
+        stem = path.stem.removeprefix("marker_").removeprefix("line_")
         activities = local_activities_in(load(path))
         planned_by_activity = "plan_deadlines" in activities
         assert planned_by_activity is stem.startswith("calendar_activity_"), path.stem
@@ -106,7 +108,7 @@ def test_histories_are_there() -> None:
         # A continued run carries its rule set in its state, not a marker.
         marked = RULES_2026_12_PATCH in patches(path) or path.stem.startswith("marker_case_continued_last")
         assert marked is path.stem.startswith("marker_case_"), path.stem
-        assert (input_rules(path) == RULES_2026_12) is path.stem.startswith("case_"), path.stem
+        assert (input_rules(path) == RULES_2026_12) is path.stem.startswith(("case_", "line_case_")), path.stem
 
 
 def test_every_update_and_signal_has_an_accepted_instance() -> None:

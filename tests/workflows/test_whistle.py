@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
@@ -24,7 +26,7 @@ from models.inputs import (
 from models.payloads import DepartmentRating
 from models.policy import WhistleKind
 from models.timeline import DeadlineKind, EventKind
-from tests.helpers import channel, ready, sent, start_case, timeline, unit, whistled_at_street
+from tests.helpers import channel, kinds, ready, sent, start_case, timeline, unit, whistled_at_street
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
 
@@ -140,3 +142,49 @@ async def test_withdrawn_case_takes_its_whistle_down(env: WorkflowEnvironment, c
             break
         await env.sleep(timedelta(seconds=1))
     assert (await w.describe()).status is WorkflowExecutionStatus.CANCELED
+
+
+async def signals_to_the_case(h: WorkflowHandle[CaseWorkflow, Any], at_least: int) -> list[str]:
+    """The signals the case has received, once there are `at_least` (a signal the whistle sent as it answered
+    reaches the case a moment later)."""
+    for _ in range(100):
+        history = await h.fetch_history()
+        names = [
+            e.workflow_execution_signaled_event_attributes.signal_name
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+        ]
+        if len(names) >= at_least:
+            return names
+        await asyncio.sleep(0.05)
+    return names
+
+
+async def test_what_one_whistle_task_tells_reaches_the_case_in_one_signal(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    h, w = await whistled_at_street(env, client, ticket, WhistleKind.hard, ["dept-enforcement", "dept-housing"])
+    await env.sleep(timedelta(hours=2))  # neither reports: both are urged, then both miss 报到, together
+    events = await timeline(h)
+    missed = [e for e in events if e.deadline and e.deadline.kind is DeadlineKind.report]
+    assert [(e.kind, e.unit_id) for e in missed] == [
+        (EventKind.urge, "dept-enforcement"),
+        (EventKind.urge, "dept-housing"),
+        (EventKind.overdue, "dept-enforcement"),
+        (EventKind.overdue, "dept-housing"),
+    ]
+    assert await signals_to_the_case(h, 2) == ["whistle_notes"] * 2  # the urge point, the miss point
+
+    for dept in (ENFORCE, HOUSING):
+        await w.execute_update(WhistleWorkflow.report, ReportAction(actor=dept))
+        await w.execute_update(
+            WhistleWorkflow.release, ReleaseAction(actor=STREET, department=dept.unit_id or "", note="完成")
+        )
+    ratings = [
+        DepartmentRating(department=d, speed=3, cooperation=3, result=3) for d in ("dept-enforcement", "dept-housing")
+    ]
+    await w.execute_update(WhistleWorkflow.rate, RateDepartmentsAction(actor=STREET, ratings=ratings))
+    # The rating and the whistle's end in one signal, handled before the whistler's next request.
+    assert await signals_to_the_case(h, 7) == ["whistle_notes"] * 7
+    assert kinds(await timeline(h))[-2:] == [EventKind.rate_departments, EventKind.whistle_closed]
+    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=STREET, result="违建已拆除"))

@@ -58,6 +58,7 @@ async def _apply(c: CaseContext, a: WhistleAction) -> None:
             workdays=p.workdays,
             planned=plans,
             planned_at=now if plans else None,
+            notes_per_task=True,
         ),
         id=wf_id,
         parent_close_policy=workflow.ParentClosePolicy.ABANDON,
