@@ -77,7 +77,11 @@ class CasePolicy(Model):
     whistle: dict[WhistleKind, Shared[WhistleLimits]]
     supervision: Shared[Supervision]
     rating: Shared[RatingRules]
-    calendar: Shared[CalendarPolicy]
+    calendar: Shared[CalendarPolicy] | None = Field(
+        default=None,
+        description="the calendar as configured, for cases opened before they carried `workdays` (they plan "
+        "through the calendar activity); a case that carries its working days needs nothing else of it",
+    )
     directory: Shared[Directory]
     workdays: Shared[WorkingDays] | None = Field(
         default=None, description="the calendar resolved at intake; None in cases opened before it was carried"

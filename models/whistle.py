@@ -47,7 +47,8 @@ class WhistleInput(Model):
     departments: list[str]
     names: dict[str, str] = Field(default_factory=dict, description="unit id → name, for the timeline")
     limits: Shared[WhistleLimits]
-    calendar: Shared[CalendarPolicy]
+    calendar: Shared[CalendarPolicy] | None = None
+    """As its case's (`CasePolicy.calendar`): only a whistle without `workdays` plans with it."""
     supervision: Shared[Supervision]
     workdays: Shared[WorkingDays] | None = None
     planned: list[Plan] | None = Field(

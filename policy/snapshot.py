@@ -44,7 +44,6 @@ def snapshot_case(policy: Policy, intake: Intake, today: date) -> OpenCaseResult
         whistle=policy.whistle,
         supervision=policy.supervision,
         rating=policy.rating,
-        calendar=policy.calendar,
         directory=policy.directory.for_case(
             (
                 intake.location.grid_id,

@@ -33,15 +33,17 @@ def reject(code: ErrorCode, message: str) -> ApplicationError:
 
 async def plan(
     items: Sequence[tuple[datetime, Limit]],
-    calendar: CalendarPolicy,
+    calendar: CalendarPolicy | None,
     supervision: Supervision,
     workdays: WorkingDays | None,
 ) -> list[Plan]:
     """Deadlines on the case's own calendar, computed here; cases opened before cases carried their calendar
-    (`workdays` is None) keep asking the calendar activity, as their histories recorded."""
+    (`workdays` is None) keep asking the calendar activity with the calendar they carried, as their histories
+    recorded."""
     if workdays is not None:
         clock = CaseCalendar(workdays)
         return [clock.plan(start, limit, supervision) for start, limit in items]
+    assert calendar is not None, "a case carries its working days or, opened before them, its calendar"
     plans: list[Plan] = await workflow.execute_local_activity(
         "plan_deadlines",
         PlanInput(

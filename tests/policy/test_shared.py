@@ -31,8 +31,16 @@ def test_cases_in_different_grids_share_what_they_have_in_common() -> None:
     assert a.directory.get("dept-enforcement") is b.directory.get("dept-enforcement")
     assert a.directory.get("street-a") is not None and b.directory.get("street-a") is None
     assert a.limits is b.limits  # a dict among its fields: shared by its JSON
-    assert a.calendar is b.calendar and a.workdays is b.workdays and a.supervision is b.supervision
+    assert a.workdays is b.workdays and a.supervision is b.supervision
     assert a.whistle == b.whistle and all(a.whistle[k] is b.whistle[k] for k in a.whistle)
+
+
+def test_a_case_carries_its_working_days_and_not_the_calendar_they_came_from() -> None:
+    a = decoded("grid-a1-1")
+    assert a.workdays is not None and a.calendar is None
+    # A case opened before cases carried their working days keeps its calendar, and plans with it.
+    older = {**a.model_dump(mode="json"), "workdays": None, "calendar": load_policy().calendar.model_dump(mode="json")}
+    assert CasePolicy.model_validate(older).calendar == load_policy().calendar
 
 
 def test_cases_in_one_grid_share_their_directory_and_its_look_up() -> None:
@@ -49,7 +57,7 @@ def test_a_shared_value_is_as_decoded_and_cannot_be_changed() -> None:
         a.directory.units[0].name = "改名"  # type: ignore[misc]
 
 
-def test_a_whistle_shares_its_limits_and_calendar_with_its_case() -> None:
+def test_a_whistle_shares_its_limits_and_working_days_with_its_case() -> None:
     case = decoded("grid-a1-1")
     w = WhistleInput.model_validate_json(
         WhistleInput(
@@ -59,12 +67,11 @@ def test_a_whistle_shares_its_limits_and_calendar_with_its_case() -> None:
             whistler="street-a",
             departments=["dept-enforcement"],
             limits=case.whistle[WhistleKind.hard],
-            calendar=case.calendar,
             supervision=case.supervision,
             workdays=case.workdays,
         ).model_dump_json()
     )
-    assert w.limits is case.whistle[WhistleKind.hard] and w.calendar is case.calendar and w.workdays is case.workdays
+    assert w.limits is case.whistle[WhistleKind.hard] and w.workdays is case.workdays
 
 
 def test_sharing_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

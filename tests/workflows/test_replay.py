@@ -1,13 +1,15 @@
 """Recorded histories replay with the current code; a changed workflow is caught by the same check.
 
 The files in tests/histories/, by prefix: `case_`/`whistle_` were recorded by the current code (rule set 2 of
-who is charged, named in the case's input by the 受理 service); `marker_case_` while rule set 2 was taken behind
-the `case-rules-2026-12` marker, among them `marker_case_full_directory_`, before a case carried only its part of
-the directory (the whole of it then, so a move brought no chain), and `marker_case_every_department_`, while a
-case carried every street and department (so a whistle brought no units); `line_` while a whistle told its
-case each line in a signal of its own (now: one `whistle_notes` per workflow task); `rules1_` before rule set 2;
-`open_activity_` before 受理 took the policy snapshot; `calendar_activity_` before cases carried their calendar;
-`changed_` by a deliberately changed workflow, which the current code must refuse.
+who is charged, named in the case's input by the 受理 service; their snapshots still carry the configured
+calendar beside the working days, which the snapshot now leaves out, and no command depends on it);
+`marker_case_` while rule set 2 was taken behind the `case-rules-2026-12` marker, among them
+`marker_case_full_directory_`, before a case carried only its part of the directory (the whole of it then, so a
+move brought no chain), and `marker_case_every_department_`, while a case carried every street and department (so
+a whistle brought no units); `line_` while a whistle told its case each line in a signal of its own (now: one
+`whistle_notes` per workflow task); `rules1_` before rule set 2; `open_activity_` before 受理 took the policy
+snapshot; `calendar_activity_` before cases carried their calendar; `changed_` by a deliberately changed
+workflow, which the current code must refuse.
 """
 
 from __future__ import annotations
