@@ -18,14 +18,34 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from bench import case_size, console_pages, delivery, escalation, history, intake_load, lifecycle, live_cases
+from bench import (
+    cached_case,
+    case_size,
+    console_pages,
+    delivery,
+    escalation,
+    history,
+    intake_load,
+    lifecycle,
+    live_cases,
+)
 from bench.common import RESULTS, machine, revision, write_results
 from bench.stack import write_bytecode
 from config import ROOT
 
 README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- bench:latest:begin -->", "<!-- bench:latest:end -->"
-NAMES = ("lifecycle", "escalation", "delivery", "intake_load", "live_cases", "console_pages", "case_size", "history")
+NAMES = (
+    "lifecycle",
+    "escalation",
+    "delivery",
+    "intake_load",
+    "live_cases",
+    "cached_case",
+    "console_pages",
+    "case_size",
+    "history",
+)
 QUICK = {
     "lifecycle_cases": 30,
     "lifecycle_concurrency": 10,
@@ -38,6 +58,7 @@ QUICK = {
     "live_slice": 30.0,
     "live_sample": 10,
     "live_baseline_cases": 200,
+    "cached_cases": 100,
     "console_cases": 2000,
     "console_requests": 30,
 }
@@ -58,6 +79,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--live-slice", type=float, help="the sample's grid slice in seconds")
     p.add_argument("--live-sample", type=int)
     p.add_argument("--live-baseline-cases", type=int, help="bare timer workflows for the live-cases baseline")
+    p.add_argument("--cached-cases", type=int, help="cases per kind for the cached-case memory benchmark")
     p.add_argument("--console-cases", type=int, help="cases in the read model the console pages are read over")
     p.add_argument("--console-requests", type=int, help="requests per page")
     args = p.parse_args(argv)
@@ -103,6 +125,7 @@ def runners(s: dict[str, Any]) -> dict[str, tuple[Callable[[], Any], Callable[[d
             ),
             live_cases.summary,
         ),
+        "cached_case": (lambda: cached_case.run(**kw(cases="cached_cases")), cached_case.summary),
         "console_pages": (
             lambda: console_pages.run(**kw(cases="console_cases", requests="console_requests")),
             console_pages.summary,
