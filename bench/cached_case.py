@@ -20,7 +20,6 @@ import sys
 import tempfile
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +30,9 @@ from temporalio.worker import Worker
 
 from bench.baseline import BaselineAtRest
 from bench.common import report, rss_bytes, temporal_server
-from bench.stack import short_policy_dir, start_many
+from bench.stack import intake, short_policy_dir, start_many
 from config import ROOT, settings
-from models.intake import Intake, Location
+from models.intake import Intake
 from models.policy import Urgency
 from policy import load_policy
 from sandbox import sandbox_for
@@ -51,18 +50,9 @@ def baseline_record(_: str) -> None:
     return None
 
 
-def intake() -> Intake:
-    # 疑难 (complex): its first deadline is working days away, so nothing fires while measured.
-    return Intake(
-        channel="bench",
-        channel_ticket_id=uuid.uuid4().hex[:16],
-        category="exposed_rubbish",
-        title="基准测试",
-        description="基准测试工单",
-        location=Location(grid_id="grid-a1-1", address="测试地址"),
-        urgency=Urgency.complex,
-        reported_at=datetime.now(UTC),
-    )
+def ticket() -> Intake:
+    # 疑难 (complex): its first deadline is working days away, so nothing fires while measured (as in live_cases).
+    return intake(uuid.uuid4().hex[:16], Urgency.complex)
 
 
 async def measure(kind: str, cases: int) -> dict[str, Any]:
@@ -75,14 +65,14 @@ async def measure(kind: str, cases: int) -> dict[str, Any]:
 
             async def engine_case(_: int) -> None:
                 nonlocal answer_bytes
-                start = WithStartWorkflowOperation(CaseWorkflow.run, **start_options(QUEUE, intake(), policy))
+                start = WithStartWorkflowOperation(CaseWorkflow.run, **start_options(QUEUE, ticket(), policy))
                 opened = await client.execute_update_with_start_workflow(
                     CaseWorkflow.opened, start_workflow_operation=start
                 )
                 answer_bytes = len(opened.view.model_dump_json())
 
             async def baseline_case(_: int) -> None:
-                options = {**start_options(QUEUE, intake(), policy), "task_queue": f"{QUEUE}-baseline"}
+                options = {**start_options(QUEUE, ticket(), policy), "task_queue": f"{QUEUE}-baseline"}
                 case_input = options.pop("arg")
                 arg = case_input if kind == "baseline" else "0123456789"
                 [payload] = client.data_converter.payload_converter.to_payloads([arg])
