@@ -28,7 +28,7 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import RawValue
 from temporalio.worker import Worker
 
-from bench.baseline import BaselineAtRest
+from bench.at_rest import BaselineAtRest
 from bench.common import report, rss_bytes, temporal_server
 from bench.stack import intake, short_policy_dir, start_many
 from config import ROOT, settings
@@ -99,7 +99,7 @@ async def measure(kind: str, cases: int) -> dict[str, Any]:
                     max_cached_workflows=settings.cache_per_process,
                     # passed through as the case's modules are, so neither is executed anew per workflow
                     workflow_runner=sandbox_for(
-                        client.data_converter, RESTRICTIONS.with_passthrough_modules("bench.baseline")
+                        client.data_converter, RESTRICTIONS.with_passthrough_modules("bench.at_rest")
                     ),
                 )
             one = engine_case if kind == "engine" else baseline_case
