@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import Interceptor, UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 import logs
@@ -46,6 +47,7 @@ def build_worker(
     policy_dir: Path | None = None,
     executor: ThreadPoolExecutor | None = None,
     sandbox: bool | None = None,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     """One place that wires workflows and activities, shared by `main`, the tests and the benchmarks."""
     load_policy(policy_dir or settings.policy_dir)  # a broken policy fails here, at start, naming the field
@@ -62,6 +64,7 @@ def build_worker(
         activities=[acts.open_case, acts.plan_deadlines, acts.record],
         activity_executor=executor or ThreadPoolExecutor(max_workers=16),
         max_cached_workflows=settings.cache_per_process,
+        interceptors=interceptors,
         # The sandbox guards what a workflow imports and calls as it runs (sandbox.py: the SDK's, lighter); the
         # replay tests guard determinism, so production may run without it (WORKFLOW_SANDBOX).
         workflow_runner=sandbox_for(client.data_converter, RESTRICTIONS)
