@@ -52,8 +52,13 @@ def configure(json: bool = False, level: int = logging.INFO) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact_event,
     ]
+    # A plain traceback on a terminal too: rich's default shows every frame's local values (what a case holds, a
+    # reporter's phone among them), and rendering them from inside the sandbox of a failing workflow task ran past
+    # the SDK's deadlock timeout, whose error then replaced the task's own.
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if json
+        else structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

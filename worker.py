@@ -33,9 +33,8 @@ from workflows.whistle import WhistleWorkflow
 WORKFLOWS = [CaseWorkflow, WhistleWorkflow]
 # The workflow modules pass through the sandbox like the models and steps they import: imported once per process,
 # not executed again for every case the sandbox runs (its class, its code objects, its handlers inspected anew).
-# Their code is deterministic, which the replay tests check for every recorded history. `rich` renders the log of a
-# failing workflow task, from inside the sandbox: passed through, it is not imported there anew (with a warning).
-RESTRICTIONS = SandboxRestrictions.default.with_passthrough_modules("workflows", "rich")
+# Their code is deterministic, which the replay tests check for every recorded history.
+RESTRICTIONS = SandboxRestrictions.default.with_passthrough_modules("workflows")
 log = structlog.get_logger(__name__)
 
 

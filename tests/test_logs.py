@@ -1,17 +1,22 @@
 """LOG_JSON: every line a process writes is one JSON object with its logger's name (uvicorn's start and access
-lines, the SDK's core, ours), and no secret is in any line (an Open311 `api_key=` in the URL included)."""
+lines, the SDK's core, ours), and no secret is in any line (an Open311 `api_key=` in the URL included). On a
+terminal or in JSON, a logged error shows its traceback and never the values of its local variables."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
+import logs
 from config import ROOT
 from scripts.temporal_dev import free_port, stop_process
 from tests.servers import dev_server
@@ -64,3 +69,34 @@ async def test_with_log_json_every_line_is_json_and_no_key_is_logged(tmp_path: P
     assert access and all("api_key=***" in line for line in access), access
     text = out.read_text()
     assert SECRET not in text and "demo-open311" not in text
+
+
+PHONE = "13912345678"
+
+
+def _sign_for(phone: str) -> None:
+    raise ValueError("签收失败")
+
+
+@pytest.mark.parametrize("json_lines", [False, True])
+def test_a_logged_error_shows_its_traceback_not_its_local_values(
+    json_lines: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Locals carry what a case holds (a reporter's phone). Rendering them is also slow: from inside the sandbox of a
+    # failing workflow task it ran past the SDK's 2 s deadlock timeout, which then hid the task's own error.
+    root = logging.getLogger()
+    saved = root.handlers, root.level
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    try:
+        logs.configure(json=json_lines)
+        try:
+            _sign_for(phone=PHONE)
+        except ValueError:
+            logging.getLogger("tests.logs").exception("activation_failed")
+    finally:
+        root.handlers, root.level = saved
+        logs.configure(level=saved[1])
+    text = stream.getvalue()
+    assert "activation_failed" in text and "_sign_for" in text and "ValueError" in text, text
+    assert PHONE not in text, text
