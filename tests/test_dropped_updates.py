@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 import uuid
 
 import pytest
@@ -19,10 +18,13 @@ from scripts.temporal_dev import stop_process
 from temporal_client import connect, dropped
 from tests.servers import dev_server
 
-HOLD = 1.0
-"""How long the closing update holds its workflow task: the signal comes in meanwhile."""
+HOLD = 1.5
+"""How long at most the closing update holds its workflow task, waiting for the signal to come in (below the
+SDK's deadlock timeout of 2 s)."""
 HOLDING = threading.Event()
 """Set while the update holds its task (the worker runs in this process, unsandboxed)."""
+SIGNALLED = threading.Event()
+"""Set once the server holds the signal."""
 
 
 @workflow.defn
@@ -44,7 +46,7 @@ class ClosesOnUpdate:
     def close(self) -> str:
         if not workflow.unsafe.is_replaying():
             HOLDING.set()
-            time.sleep(HOLD)  # a slow task, as a busy worker's is
+            SIGNALLED.wait(HOLD)  # a slow task, as a busy worker's is
         self.closed = True
         return "closed"
 
@@ -52,9 +54,11 @@ class ClosesOnUpdate:
 async def race(client: Client, queue: str) -> str:
     h = await client.start_workflow(ClosesOnUpdate.run, id=f"race-{uuid.uuid4().hex}", task_queue=queue)
     HOLDING.clear()
+    SIGNALLED.clear()
     update = asyncio.create_task(h.execute_update(ClosesOnUpdate.close))
     assert await asyncio.to_thread(HOLDING.wait, 10), "the update reached the worker"
     await h.signal(ClosesOnUpdate.poke)
+    SIGNALLED.set()
     answer = await update
     assert await h.result() == 1, "the signal that came in is handled too"
     return answer

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from typing import Any
 
 from temporalio import workflow
@@ -24,8 +23,9 @@ from worker import build_worker
 from workflows.case import CaseWorkflow
 
 QUEUE = "api-races"
-HOLD = 1.0
-"""How long the first rating holds the workflow task that closes its case: the event comes in meanwhile."""
+HOLD = 1.5
+"""How long at most the first rating holds the workflow task that closes its case, waiting for the event to come
+in (below the SDK's deadlock timeout of 2 s)."""
 
 
 class HoldFirstRating(Interceptor):
@@ -33,6 +33,7 @@ class HoldFirstRating(Interceptor):
 
     def __init__(self) -> None:
         self.holding = threading.Event()
+        self.release = threading.Event()
         self.ratings: list[str] = []
         """the id of each rating the case handled as it came (not replaying)"""
 
@@ -48,7 +49,7 @@ class HoldFirstRating(Interceptor):
                     outer.ratings.append(input.id)
                     if len(outer.ratings) == 1:
                         outer.holding.set()
-                        time.sleep(HOLD)  # the worker runs unsandboxed, in this process
+                        outer.release.wait(HOLD)  # the worker runs unsandboxed, in this process
                 return answer
 
         return Hold
@@ -78,6 +79,7 @@ async def test_a_rating_dropped_as_an_event_comes_in_is_sent_again_and_kept(stac
         assert await asyncio.to_thread(hold.holding.wait, 10), "the rating reached the worker"
         # Any event does: a whistle's notes, here with nothing in them.
         await stack.temporal.get_workflow_handle(case_id).signal(CaseWorkflow.whistle_notes, [])
+        hold.release.set()  # the server holds the signal: the task that closes the case now fails
         r = await rating
 
         assert r.status_code == 200, r.text
