@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import structlog
 
 import logs
 from config import ROOT
@@ -85,7 +86,7 @@ def test_a_logged_error_shows_its_traceback_not_its_local_values(
     # Locals carry what a case holds (a reporter's phone). Rendering them is also slow: from inside the sandbox of a
     # failing workflow task it ran past the SDK's 2 s deadlock timeout, which then hid the task's own error.
     root = logging.getLogger()
-    saved = root.handlers, root.level
+    handlers, level, config = root.handlers, root.level, structlog.get_config()
     stream = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stream)
     try:
@@ -95,8 +96,8 @@ def test_a_logged_error_shows_its_traceback_not_its_local_values(
         except ValueError:
             logging.getLogger("tests.logs").exception("activation_failed")
     finally:
-        root.handlers, root.level = saved
-        logs.configure(level=saved[1])
+        root.handlers, root.level = handlers, level
+        structlog.configure(**config)
     text = stream.getvalue()
     assert "activation_failed" in text and "_sign_for" in text and "ValueError" in text, text
     assert PHONE not in text, text
