@@ -21,8 +21,7 @@ from temporalio.exceptions import ApplicationError, TemporalError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import metrics
-from models.base import STORABLE, URL
-from models.errors import ErrorCode
+from models.errors import ErrorCode, input_problem
 from temporal_client import dropped
 
 log = structlog.get_logger(__name__)
@@ -149,18 +148,8 @@ def from_update(err: WorkflowUpdateFailedError) -> ApiError:
     return ApiError(409, ErrorCode.rejected, str(cause or err))
 
 
-PATTERN_MESSAGES = {STORABLE: "不能包含 NUL 等控制字符", URL: "须为 http(s):// 网址，不能包含空白或控制字符"}
-
-
-def field_message(error: dict[str, object]) -> str:
-    if error.get("type") == "string_pattern_mismatch":
-        pattern = str((error.get("ctx") or {}).get("pattern"))  # type: ignore[attr-defined]
-        return PATTERN_MESSAGES.get(pattern, str(error["msg"]))
-    return str(error["msg"])
-
-
 def invalid(errors: list[dict[str, object]]) -> ApiError:
-    fields = [FieldError(field=".".join(str(p) for p in e["loc"]), message=field_message(e)) for e in errors]  # type: ignore[attr-defined]
+    fields = [FieldError(field=".".join(str(p) for p in e["loc"]), message=input_problem(e)) for e in errors]  # type: ignore[attr-defined]
     return ApiError(422, ErrorCode.invalid_input, "请求内容有误：" + "；".join(f.field for f in fields), fields=fields)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from models.errors import input_problem
 from models.inputs import SERVER_FIELDS
 
 FIELD_LABEL = {
@@ -98,25 +99,4 @@ def _line(e: Any) -> str:
         if not isinstance(part, int) and (not names or names[-1] != label):  # 延期时长·amount reads 延期时长
             names.append(label)
     where = "·".join(names) or "输入"
-    ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in (e.get("ctx") or {}).items()}
-    kind = e["type"]
-    text = {
-        "missing": "必填",
-        "string_too_short": f"至少{ctx.get('min_length')}个字",
-        "string_too_long": f"至多{ctx.get('max_length')}个字",
-        "too_short": f"至少选择{ctx.get('min_length')}项",
-        "too_long": f"至多选择{ctx.get('max_length')}项",
-        "greater_than": f"须大于{ctx.get('gt')}",
-        "greater_than_equal": f"须不小于{ctx.get('ge')}",
-        "less_than_equal": f"须不大于{ctx.get('le')}",
-        "string_pattern_mismatch": "格式不正确",
-        "literal_error": "请选择有效的选项",
-        "enum": "请选择有效的选项",
-        "float_parsing": "须为数字",
-        "int_parsing": "须为整数",
-        "bool_parsing": "请选择",
-        "extra_forbidden": "不应提交该项",
-    }.get(kind)
-    if text is None:
-        text = str(e["msg"]).removeprefix("Value error, ")
-    return f"{where}：{text}"
+    return f"{where}：{input_problem(e)}"

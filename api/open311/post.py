@@ -34,7 +34,7 @@ from api.open311.schemas import (
     post_body_docs,
 )
 from api.open311.time import local
-from models.errors import ErrorCode
+from models.errors import ErrorCode, input_problem
 from models.inputs import Role
 from models.intake import Intake, Location, ReporterRef
 from models.timeline import DeadlineKind
@@ -97,7 +97,7 @@ async def _fields(request: Request) -> dict[str, Any]:
 
 
 def _named(errors: Sequence[Any]) -> str:
-    return "；".join(f"{name(e['loc'])}：{e['msg']}" for e in errors)
+    return "；".join(f"{name(e['loc'])}：{input_problem(e)}" for e in errors)
 
 
 def _open311_name(loc: Sequence[Any]) -> str:

@@ -138,6 +138,28 @@ async def test_intake_validation_names_the_field(stack: Stack) -> None:
     assert (await post(stack, "grid-a1-1", "/cases", new_case())).status_code == 403
 
 
+async def test_what_is_wrong_with_each_field_is_said_in_chinese(stack: Stack) -> None:
+    missing = new_case()
+    del missing["title"]
+    for body, field, said in (
+        (new_case(title="x" * 201), "body.title", "至多200个字"),
+        (missing, "body.title", "必填"),
+        (new_case(reported_at="yesterday"), "body.reported_at", "须为日期时间"),
+        (
+            new_case(location={"grid_id": "grid-a1-1", "address": "某地", "lat": "north"}),
+            "body.location.lat",
+            "须为数字",
+        ),
+        (new_case(urgency="soon"), "body.urgency", "请选择有效的选项"),
+        (new_case(priority="high"), "body.priority", "不应提交该项"),
+    ):
+        r = await post(stack, CHANNEL, "/cases", body)
+        assert r.status_code == 422, r.text
+        assert any(f["field"] == field and said in f["message"] for f in r.json()["fields"]), r.json()
+    r = await stack.api.get("/cases", params={"limit": 0}, headers=key("supervisor-12345"))
+    assert r.status_code == 422 and r.json()["fields"] == [{"field": "query.limit", "message": "须不小于1"}], r.text
+
+
 async def test_reporter_is_shown_to_the_handler_only_and_audited(stack: Stack) -> None:
     r = await post(stack, CHANNEL, "/cases", new_case(category="street_vending"))
     case_id = r.json()["case_id"]

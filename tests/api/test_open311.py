@@ -203,7 +203,12 @@ async def test_refusals_in_the_standard_format_start_nothing(stack: Stack) -> No
     )
     span = {"start_date": "2025-01-01T00:00:00+08:00", "end_date": "2025-06-01T00:00:00+08:00"}
     assert_error(await stack.api.get(url, params={"api_key": CHANNEL_KEY, **span}), 400)
-    assert_error(await stack.api.get(url, params={"api_key": CHANNEL_KEY, "status": "pending"}), 400)
+    assert "open 或 closed" in assert_error(
+        await stack.api.get(url, params={"api_key": CHANNEL_KEY, "status": "pending"}), 400
+    )
+    assert "start_date：须为日期时间" in assert_error(
+        await stack.api.get(url, params={"api_key": CHANNEL_KEY, "start_date": "garbage"}), 400
+    )
     for edge in ({"end_date": "0001-01-01T00:00:04Z"}, {"start_date": "9999-12-31T00:00:00Z"}):
         assert_error(await stack.api.get(url, params={"api_key": CHANNEL_KEY, **edge}), 400)
     old = {"start_date": "2020-01-01T00:00:00Z", "end_date": "2020-02-01T00:00:00Z"}
