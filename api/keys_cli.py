@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from api import auth
 from config import settings
+from models.errors import input_problem
 from models.inputs import Actor, Role
 from policy import load_policy
 from store.db import engine_for
@@ -53,7 +54,7 @@ def key_owner(role: KeyRole, actor_id: str, unit: str | None) -> tuple[str, str 
         try:
             Actor(role=Role(role.value), id=actor_id, unit_id=unit)
         except ValidationError as err:
-            problems = "；".join(str(e["msg"]) for e in err.errors(include_url=False))
+            problems = "；".join(input_problem(e) for e in err.errors(include_url=False))
             raise fail(f"操作人有误：{problems}（编号只能含字母、数字和 _ . : -，至多64个字符）") from err
     elif not actor_id:
         raise fail("--actor-id 不能为空")

@@ -70,7 +70,7 @@ def test_channel_admin_and_supervisor_keys(key_db: Engine) -> None:
         (["--role", "supervisor", "--actor-id", "x", "--unit", "nowhere"], "单位目录中没有该单位"),
         (["--role", "unit", "--actor-id", "li-1"], "--unit"),
         (["--role", "channel", "--actor-id", "app", "--unit", "grid-a1-1"], "--unit"),
-        (["--role", "channel", "--actor-id", "有空格 的编号"], "操作人有误"),
+        (["--role", "channel", "--actor-id", "有空格 的编号"], "操作人有误：格式不正确"),
     ],
 )
 def test_bad_input_exits_2_and_issues_nothing(key_db: Engine, args: list[str], message: str) -> None:
