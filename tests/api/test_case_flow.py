@@ -156,6 +156,8 @@ async def test_what_is_wrong_with_each_field_is_said_in_chinese(stack: Stack) ->
         r = await post(stack, CHANNEL, "/cases", body)
         assert r.status_code == 422, r.text
         assert any(f["field"] == field and said in f["message"] for f in r.json()["fields"]), r.json()
+    r = await stack.api.post("/cases", json=[], headers=key(CHANNEL))
+    assert r.status_code == 422 and r.json()["fields"] == [{"field": "body", "message": "须为 JSON 对象"}], r.text
     r = await stack.api.get("/cases", params={"limit": 0}, headers=key("supervisor-12345"))
     assert r.status_code == 422 and r.json()["fields"] == [{"field": "query.limit", "message": "须不小于1"}], r.text
 
