@@ -2,7 +2,8 @@
 
 The workflows raise these as the `type` of a non-retryable `ApplicationError` (with a Chinese message for
 people); the API maps each to its HTTP status in one table (`api/errors.py`). The values are the wire names
-clients already match on: never rename one.
+clients already match on: never rename one. What is wrong with one input, for the API's `fields`, Open311 and
+the console's forms, is `input_problem`.
 """
 
 from __future__ import annotations
