@@ -29,6 +29,7 @@ from console.cli import accounts_app
 from models import inputs as m
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS
 from models.case import CaseView, ClosureRecord
+from models.errors import input_problem
 from models.inputs import Actor, Role
 from models.intake import Intake
 from models.payloads import DepartmentRating
@@ -87,8 +88,7 @@ def refused(err: WorkflowUpdateFailedError) -> typer.Exit:
 
 def explain(err: ValidationError) -> str:
     return "；".join(
-        f"{'.'.join(map(str, e['loc'])) or '输入'}：{'缺少该项' if e['type'] == 'missing' else e['msg']}"
-        for e in err.errors(include_url=False)
+        f"{'.'.join(map(str, e['loc'])) or '输入'}：{input_problem(e)}" for e in err.errors(include_url=False)
     )
 
 

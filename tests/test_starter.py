@@ -124,11 +124,13 @@ async def test_act_parses_fields_into_the_action_and_performs_it(
 def test_act_with_a_missing_field_or_unknown_action_exits_2_without_a_server() -> None:
     runner = CliRunner()
     result = runner.invoke(starter.app, ["act", "case-x", "escalate", "--unit", "grid-a1-1"])
-    assert result.exit_code == 2 and "reason：缺少该项" in result.output
+    assert result.exit_code == 2 and "reason：必填" in result.output
     result = runner.invoke(starter.app, ["act", "case-x", "fly", "--unit", "grid-a1-1"])
     assert result.exit_code == 2 and "未知操作：fly" in result.output
     result = runner.invoke(starter.app, ["act", "case-x", "rate-departments", "--whistle", "1", "--json", "{}"])
-    assert result.exit_code == 2 and "ratings：缺少该项" in result.output
+    assert result.exit_code == 2 and "ratings：必填" in result.output
+    result = runner.invoke(starter.app, ["act", "case-x", "request-extension", "--field", "amount=abc"])
+    assert result.exit_code == 2 and "amount：须为 JSON 对象" in result.output, result.output
 
 
 def test_fields_become_the_action_model_types() -> None:
@@ -157,4 +159,4 @@ def test_start_refuses_an_unknown_category_or_grid_without_a_server() -> None:
     assert result.exit_code == 2 and "未知的网格：grid-z9" in result.output
 
     result = runner.invoke(starter.app, [*base, "--category", "exposed_rubbish", "--grid", "grid-a1-1"])
-    assert result.exit_code == 2 and "location.address：缺少该项" in result.output
+    assert result.exit_code == 2 and "location.address：必填" in result.output
