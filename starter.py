@@ -222,7 +222,7 @@ def parse_fields(model: type[m.Action], pairs: list[str], raw: str | None) -> di
             else:
                 data[key] = value
     except json.JSONDecodeError as err:
-        raise fail(f"JSON 格式错误：{err}") from err
+        raise fail(f"JSON 格式错误：第{err.lineno}行第{err.colno}列") from err
     return data
 
 

@@ -131,6 +131,8 @@ def test_act_with_a_missing_field_or_unknown_action_exits_2_without_a_server() -
     assert result.exit_code == 2 and "ratings：必填" in result.output
     result = runner.invoke(starter.app, ["act", "case-x", "request-extension", "--field", "amount=abc"])
     assert result.exit_code == 2 and "amount：须为 JSON 对象" in result.output, result.output
+    result = runner.invoke(starter.app, ["act", "case-x", "rate-departments", "--whistle", "1", "--json", "{bad"])
+    assert result.exit_code == 2 and "JSON 格式错误：第1行第2列" in result.output, result.output
 
 
 def test_fields_become_the_action_model_types() -> None:
