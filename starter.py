@@ -19,7 +19,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
-from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    RPCTimeoutOrCancelledError,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -37,10 +43,10 @@ from models.policy import WhistleKind
 from models.whistle import WhistleView, whistle_workflow_id
 from policy import load_policy
 from scripts.terminal import local, print_deadlines, print_timeline
-from services.intake import IntakeError, case_handle, check_intake, open_case, wait_ready, whistle_handle
+from services.intake import QUERY_TIMEOUT, IntakeError, case_handle, check_intake, open_case, wait_ready, whistle_handle
 from store.db import engine_for
 from store.vault import ReporterVault
-from temporal_client import connect, ui_url
+from temporal_client import connect, not_now, ui_url
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
 
@@ -284,8 +290,13 @@ def act(
 async def show_case(client: Client, case_id: str) -> None:
     handle = case_handle(client, case_id)
     try:
-        view, events = await handle.query(CaseWorkflow.view), await handle.query(CaseWorkflow.events)
+        view = await handle.query(CaseWorkflow.view, rpc_timeout=QUERY_TIMEOUT)
+        events = await handle.query(CaseWorkflow.events, rpc_timeout=QUERY_TIMEOUT)
+    except RPCTimeoutOrCancelledError as err:
+        raise fail("没有工作进程及时应答，暂时无法读取诉求当前状态，请稍后重试", 1) from err
     except RPCError as err:
+        if not_now(err):
+            raise fail("没有工作进程应答，暂时无法读取诉求当前状态，请稍后重试", 1) from err
         raise fail(f"找不到诉求：{case_id}", 1) from err
     print(f"{view.case_id}  “{view.title}”  状态：{view.status_label}  承办：{view.holder or '—'}")
     if view.outcome and view.closed_at:

@@ -88,6 +88,29 @@ def dropped(err: RPCError) -> bool:
     )
 
 
+RETRYABLE_RPC = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.UNKNOWN,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.ABORTED,
+}
+"""Statuses from Temporal that say "not now", not "never": the same request may be sent again."""
+
+
+def not_now(err: RPCError) -> bool:
+    """Temporal, or the case's worker, cannot answer now: the case is as it was, and the same request may be sent
+    again (with the same update id, for an action)."""
+    return err.status in RETRYABLE_RPC or dropped(err) or unanswered(err)
+
+
+def unanswered(err: RPCError) -> bool:
+    """A query no worker answered: the server has seen no poller on the workflow's task queue for a while. The
+    case is as it was (not closed, not missing); the same read succeeds once a worker is back."""
+    return err.status is RPCStatusCode.FAILED_PRECONDITION and "no poller" in err.message
+
+
 async def resend_dropped(call: Callable[[], Awaitable[T]]) -> T:
     """`call`, made again after each short delay while the server drops it (then its last answer, or error)."""
     for delay in RESEND_DELAYS:

@@ -22,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api import metrics
 from models.errors import ErrorCode, input_problem
-from temporal_client import dropped
+from temporal_client import not_now
 
 log = structlog.get_logger(__name__)
 
@@ -36,15 +36,6 @@ STATUS_FOR_CODE: dict[ErrorCode, int] = {
     ErrorCode.merge_target_not_found: 422,
 }
 """A workflow's refusal as HTTP; every other code of the workflows is a conflict with the case's state (409)."""
-# Statuses from Temporal that say "not now", not "never": the same request may be sent again.
-RETRYABLE_RPC = {
-    RPCStatusCode.UNAVAILABLE,
-    RPCStatusCode.UNKNOWN,
-    RPCStatusCode.DEADLINE_EXCEEDED,
-    RPCStatusCode.CANCELLED,
-    RPCStatusCode.RESOURCE_EXHAUSTED,
-    RPCStatusCode.ABORTED,
-}
 HTTP_CODES = {
     400: ErrorCode.bad_request,
     404: ErrorCode.not_found,
@@ -116,6 +107,11 @@ def database_unavailable() -> ApiError:
     return ApiError(503, ErrorCode.database_unavailable, "数据库暂时不可用，请稍后重试", retry_later())
 
 
+def busy_reading() -> ApiError:
+    """A read the engine did not answer in time (no worker free, or none running): nothing to send again but it."""
+    return ApiError(503, ErrorCode.busy, "服务繁忙，暂时无法读取诉求当前状态，请稍后重试", retry_later())
+
+
 def busy(request_id: str | None = None) -> ApiError:
     """The engine did not answer in time; the action may still take effect, so say how to send it again."""
     again = "带同一 Idempotency-Key 重试" if request_id is None else f"带 Idempotency-Key: {request_id} 重试"
@@ -132,7 +128,7 @@ def from_rpc(err: RPCError) -> ApiError:
         if "completed" in err.message or "already" in err.message:
             return ApiError(409, ErrorCode.case_closed, "该诉求已销号，不能再操作")
         return not_found()
-    if err.status in RETRYABLE_RPC or dropped(err):
+    if not_now(err):
         return unavailable()
     if err.status is RPCStatusCode.FAILED_PRECONDITION:
         return ApiError(409, ErrorCode.case_closed, "该诉求已销号，不能再操作")
@@ -198,7 +194,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RPCTimeoutOrCancelledError)
     async def _slow(request: Request, exc: RPCTimeoutOrCancelledError) -> Response:
         log.warning("temporal_rpc_timeout", path=request.url.path)
-        return await answer(request, busy())
+        return await answer(request, busy_reading() if request.method in ("GET", "HEAD") else busy())
 
     @app.exception_handler(RPCError)
     async def _rpc(request: Request, exc: RPCError) -> Response:

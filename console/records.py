@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
@@ -24,12 +23,11 @@ from models.policy import Directory
 from models.reads import WhistleRecord
 from models.whistle import WhistleSummary
 from services import queries
-from services.intake import case_handle, whistle_handle
+from services.intake import QUERY_TIMEOUT, case_handle, whistle_handle
 from services.whistles import whistle_now
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
 
-QUERY_TIMEOUT = timedelta(seconds=5)
 _INTAKES: OrderedDict[str, Intake] = OrderedDict()
 _INTAKES_KEPT = 2000
 

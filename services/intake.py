@@ -28,6 +28,8 @@ from workflows.whistle import WhistleWorkflow
 
 CaseHandle = WorkflowHandle[CaseWorkflow, Any]
 QUERY_TIMEOUT = timedelta(seconds=5)
+"""How long a read waits on a workflow's answer (its worker answers queries): a read while no worker runs says
+"try again" after this, not after the server's own wait of about half a minute."""
 _OUT_OF_TIME = (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED)
 
 

@@ -21,7 +21,7 @@ from temporalio.service import RPCError
 
 from api import metrics
 from api.deps import CurrentPrincipal, PartsDep, SessionDep, TemporalDep, readable
-from api.errors import RETRYABLE_RPC, ApiError, ErrorBody, again_with, busy, unavailable
+from api.errors import ApiError, ErrorBody, again_with, busy, unavailable
 from api.schemas import public_view
 from models import inputs as m
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
@@ -29,6 +29,7 @@ from models.case import CaseView
 from models.errors import ErrorCode
 from models.whistle import WhistleView, whistle_workflow_id
 from services import queries
+from temporal_client import RETRYABLE_RPC
 
 router = APIRouter(prefix="/cases", tags=["actions"])
 log = structlog.get_logger(__name__)

@@ -37,7 +37,7 @@ from models.tables import CaseRow, ReporterRow
 from models.timeline import DEADLINE_LABEL, DeadlineKind
 from policy.snapshot import calendar_for
 from services import queries
-from services.intake import IntakeError, case_handle, check_intake, open_case
+from services.intake import QUERY_TIMEOUT, IntakeError, case_handle, check_intake, open_case
 from services.whistles import whistle_now
 from temporal_client import ui_url
 from workflows.case import CaseWorkflow
@@ -167,7 +167,7 @@ async def read_case(
     sees = queries.sees_reporter(
         channel=row.channel, holder=row.holder, status=row.status, role=principal.role, actor=principal.actor
     )
-    view = public_view(await handle.query(CaseWorkflow.view), reporter=sees)
+    view = public_view(await handle.query(CaseWorkflow.view, rpc_timeout=QUERY_TIMEOUT), reporter=sees)
     return CaseDetail(case=view, deadlines=[DeadlinePublic.of(d) for d in view.deadlines], ui_url=ui_url(case_id))
 
 

@@ -9,11 +9,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+import typer
 from sqlmodel import Session
 from temporalio.client import RPCTimeoutOrCancelledError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
+import starter
+from api.errors import from_rpc
 from config import Settings
+from models.errors import ErrorCode
 from models.intake import case_id_for
 from models.tables import CaseRow
 from policy import load_policy
@@ -169,6 +174,43 @@ async def test_an_action_while_the_worker_is_down_answers_in_time_and_is_done_on
             timeline = await api.get(f"/cases/{case_id}/timeline", headers=key("supervisor-12345"))
     assert [e["kind"] for e in timeline.json()["data"]].count("sign") == 1
     await stack.temporal.get_workflow_handle(case_id).terminate("test over")
+
+
+async def test_a_case_read_while_no_worker_answers_says_try_again_not_struck_off(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reading a case asks its workflow, which a worker answers: while none does, the read answers 503 with
+    Retry-After (once "该诉求已销号", for an open case), its timeline still reads from the read model, and once a
+    worker is back the same case answers, open."""
+    queue = f"queue-{uuid.uuid4().hex[:8]}"
+    supervisor = key("supervisor-12345")
+
+    def worker() -> Any:
+        return build_worker(stack.temporal, task_queue=queue, database_url=stack.settings.database_url)
+
+    async with api_with(stack, task_queue=queue) as api:
+        async with worker():
+            created = await api.post("/cases", json=street_vending(), headers=key("hotline12345"))
+        assert created.status_code == 201, created.text
+        c = f"/cases/{created.json()['case_id']}"
+        r = await api.get(c, headers=supervisor)
+        assert r.status_code == 503 and r.json()["code"] in ("Busy", "TemporalUnavailable"), r.text
+        assert int(r.headers["retry-after"]) > 0 and "idempotency-key" not in r.headers, r.headers
+        assert (await api.get(f"{c}/timeline", headers=supervisor)).status_code == 200
+        # The command line says the same, not "找不到诉求".
+        with pytest.raises(typer.Exit) as shown:
+            await starter.show_case(stack.temporal, created.json()["case_id"])
+        assert shown.value.exit_code == 1 and "请稍后重试" in capsys.readouterr().err
+        async with worker():
+            r = await api.get(c, headers=supervisor)
+    assert r.status_code == 200 and r.json()["case"]["status"] == "dispatched", r.text
+    await stack.temporal.get_workflow_handle(created.json()["case_id"]).terminate("test over")
+
+
+def test_a_query_no_worker_could_answer_is_unavailable_not_struck_off() -> None:
+    # The server's own answer when it has seen no poller on the case's queue for a while.
+    err = RPCError("no poller seen for task queue recently, worker may be down", RPCStatusCode.FAILED_PRECONDITION, b"")
+    assert (from_rpc(err).status, from_rpc(err).code) == (503, ErrorCode.temporal_unavailable)
 
 
 async def test_temporal_dying_mid_request_answers_a_retryable_503(tmp_path: Path) -> None:
