@@ -13,9 +13,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
+from temporalio.client import RPCTimeoutOrCancelledError
+from temporalio.service import RPCError
 
 from api.deps import PartsDep, SessionDep, TemporalDep, readable
-from api.errors import ApiError
+from api.errors import ApiError, busy_reading, from_rpc
 from api.routes.cases import read_case, read_timeline, reveal_reporter
 from api.routes.notifications import case_notifications, resend_notification
 from console import records, web
@@ -55,9 +57,15 @@ def request_id(user: User, case_id: str, seq: int, action: str) -> str:
 async def case_context(
     user: User, session: SessionDep, parts: PartsDep, temporal: TemporalDep, case_id: str
 ) -> dict[str, Any]:
-    """Everything the case page shows; raises the API's 404 for a case the user may not read."""
+    """Everything the case page shows; raises the API's 404 for a case the user may not read, and its 503 while
+    the case's worker does not answer."""
     who = web.principal(user)
-    detail = await read_case(case_id, who, session, temporal)
+    try:
+        detail = await read_case(case_id, who, session, temporal)
+    except RPCTimeoutOrCancelledError as err:
+        raise busy_reading() from err
+    except RPCError as err:
+        raise from_rpc(err) from err
     row = await run_in_threadpool(readable, session, who, case_id)
     timeline = await run_in_threadpool(read_timeline, case_id, who, session)
     view = detail.case

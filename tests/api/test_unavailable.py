@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import typer
 from sqlmodel import Session
@@ -18,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 import starter
 from api.errors import from_rpc
 from config import Settings
+from console.accounts import DEMO_PASSWORD
 from models.errors import ErrorCode
 from models.intake import case_id_for
 from models.tables import CaseRow
@@ -197,6 +200,10 @@ async def test_a_case_read_while_no_worker_answers_says_try_again_not_struck_off
         assert r.status_code == 503 and r.json()["code"] in ("Busy", "TemporalUnavailable"), r.text
         assert int(r.headers["retry-after"]) > 0 and "idempotency-key" not in r.headers, r.headers
         assert (await api.get(f"{c}/timeline", headers=supervisor)).status_code == 200
+        # So does the console's case page, as a page of the console.
+        page = await console_page(api, "supervisor-12345", f"/console{c}")
+        assert page.status_code == 503 and "text/html" in page.headers["content-type"], page.text
+        assert "请稍后重试" in page.text and "已销号" not in page.text
         # The command line says the same, not "找不到诉求".
         with pytest.raises(typer.Exit) as shown:
             await starter.show_case(stack.temporal, created.json()["case_id"])
@@ -205,6 +212,16 @@ async def test_a_case_read_while_no_worker_answers_says_try_again_not_struck_off
             r = await api.get(c, headers=supervisor)
     assert r.status_code == 200 and r.json()["case"]["status"] == "dispatched", r.text
     await stack.temporal.get_workflow_handle(created.json()["case_id"]).terminate("test over")
+
+
+async def console_page(api: httpx.AsyncClient, username: str, path: str) -> httpx.Response:
+    """`path` as `username` sees it, logged in to the console with the demo password."""
+    login = await api.get("/console/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
+    assert csrf is not None, login.text
+    form = {"username": username, "password": DEMO_PASSWORD, "csrf_token": csrf.group(1)}
+    assert (await api.post("/console/login", data=form)).status_code == 303
+    return await api.get(path)
 
 
 def test_a_query_no_worker_could_answer_is_unavailable_not_struck_off() -> None:
