@@ -19,14 +19,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
-from temporalio.client import (
-    Client,
-    RPCTimeoutOrCancelledError,
-    WorkflowHandle,
-    WorkflowQueryFailedError,
-    WorkflowUpdateFailedError,
-)
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError, TemporalError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.keys_cli import keys_app
@@ -292,12 +286,10 @@ async def show_case(client: Client, case_id: str) -> None:
     try:
         view = await handle.query(CaseWorkflow.view, rpc_timeout=QUERY_TIMEOUT)
         events = await handle.query(CaseWorkflow.events, rpc_timeout=QUERY_TIMEOUT)
-    except RPCTimeoutOrCancelledError as err:
-        raise fail("没有工作进程及时应答，暂时无法读取诉求当前状态，请稍后重试", 1) from err
-    except RPCError as err:
-        if not_now(err):
-            raise fail("没有工作进程应答，暂时无法读取诉求当前状态，请稍后重试", 1) from err
-        raise fail(f"找不到诉求：{case_id}", 1) from err
+    except TemporalError as err:  # an RPC error, or the query timing out (RPCTimeoutOrCancelledError)
+        if isinstance(err, RPCError) and not not_now(err):
+            raise fail(f"找不到诉求：{case_id}", 1) from err
+        raise fail("没有工作进程应答，暂时无法读取诉求当前状态，请稍后重试", 1) from err
     print(f"{view.case_id}  “{view.title}”  状态：{view.status_label}  承办：{view.holder or '—'}")
     if view.outcome and view.closed_at:
         print(f"结果：{view.outcome.value}  销号时间：{local(view.closed_at)}")
