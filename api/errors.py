@@ -108,7 +108,8 @@ def database_unavailable() -> ApiError:
 
 
 def busy_reading() -> ApiError:
-    """A read the engine did not answer in time (no worker free, or none running): nothing to send again but it."""
+    """A case read its worker did not answer in time (none free, or none running): the read itself may be sent
+    again; there is no action to repeat, so no Idempotency-Key to give."""
     return ApiError(503, ErrorCode.busy, "服务繁忙，暂时无法读取诉求当前状态，请稍后重试", retry_later())
 
 
@@ -194,7 +195,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RPCTimeoutOrCancelledError)
     async def _slow(request: Request, exc: RPCTimeoutOrCancelledError) -> Response:
         log.warning("temporal_rpc_timeout", path=request.url.path)
-        return await answer(request, busy_reading() if request.method in ("GET", "HEAD") else busy())
+        return await answer(request, busy())
 
     @app.exception_handler(RPCError)
     async def _rpc(request: Request, exc: RPCError) -> Response:

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from temporalio.client import RPCTimeoutOrCancelledError
+from temporalio.service import RPCError
 
 from api import metrics
 from api.deps import CurrentPrincipal, PartsDep, SessionDep, SupervisorDep, TemporalDep, readable
-from api.errors import ApiError, not_found
+from api.errors import ApiError, busy_reading, from_rpc, not_found
 from api.schemas import (
     CaseCreate,
     CaseCreated,
@@ -167,7 +169,13 @@ async def read_case(
     sees = queries.sees_reporter(
         channel=row.channel, holder=row.holder, status=row.status, role=principal.role, actor=principal.actor
     )
-    view = public_view(await handle.query(CaseWorkflow.view, rpc_timeout=QUERY_TIMEOUT), reporter=sees)
+    try:
+        live = await handle.query(CaseWorkflow.view, rpc_timeout=QUERY_TIMEOUT)
+    except RPCTimeoutOrCancelledError as err:  # no worker answered in time
+        raise busy_reading() from err
+    except RPCError as err:
+        raise from_rpc(err) from err
+    view = public_view(live, reporter=sees)
     return CaseDetail(case=view, deadlines=[DeadlinePublic.of(d) for d in view.deadlines], ui_url=ui_url(case_id))
 
 

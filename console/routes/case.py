@@ -13,11 +13,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from temporalio.client import RPCTimeoutOrCancelledError
-from temporalio.service import RPCError
 
 from api.deps import PartsDep, SessionDep, TemporalDep, readable
-from api.errors import ApiError, busy_reading, from_rpc
+from api.errors import ApiError
 from api.routes.cases import read_case, read_timeline, reveal_reporter
 from api.routes.notifications import case_notifications, resend_notification
 from console import records, web
@@ -60,12 +58,7 @@ async def case_context(
     """Everything the case page shows; raises the API's 404 for a case the user may not read, and its 503 while
     the case's worker does not answer."""
     who = web.principal(user)
-    try:
-        detail = await read_case(case_id, who, session, temporal)
-    except RPCTimeoutOrCancelledError as err:
-        raise busy_reading() from err
-    except RPCError as err:
-        raise from_rpc(err) from err
+    detail = await read_case(case_id, who, session, temporal)
     row = await run_in_threadpool(readable, session, who, case_id)
     timeline = await run_in_threadpool(read_timeline, case_id, who, session)
     view = detail.case
