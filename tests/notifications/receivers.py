@@ -3,7 +3,8 @@
 One app serves them all: `/wecom` (a WeCom group robot: key, msgtype, 20 a minute, errcode 45009), `/dingtalk`
 (a DingTalk custom robot: access token and the 加签 signature checked, errcode 310000 otherwise), `/sms` (an SMS
 gateway: bearer token, the phone), `/hook` (the generic webhook: its HMAC signature checked). `fail` makes
-every endpoint answer a fault until cleared: "500", "429", "400" or "timeout" (no answer until released);
+every endpoint answer a fault until cleared: "500", "429", "400" or "timeout" (no answer until released; `held`
+counts the requests waiting so);
 `hang_after` lets the webhook take messages and stop answering, as a dispatcher killed mid-send would leave them.
 """
 
@@ -57,6 +58,7 @@ class Receivers:
     """The webhook keeps every message, and answers none from this many on (until released)."""
     unanswered: list[str] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    held: int = 0
     _wecom_sent: list[float] = field(default_factory=list)
 
     def on(self, endpoint: str) -> list[Received]:
@@ -76,7 +78,11 @@ def app_for(state: Receivers) -> FastAPI:
 
     async def fault() -> Response | None:
         if state.fail == "timeout":
-            await state.release.wait()
+            state.held += 1
+            try:
+                await state.release.wait()
+            finally:
+                state.held -= 1
             return JSONResponse({"errcode": -1, "errmsg": "released"}, status_code=503)
         if state.fail in ("500", "400"):
             return JSONResponse({"error": f"fault {state.fail}"}, status_code=int(state.fail))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -29,11 +28,13 @@ QUEUE = "test-notify-cases"
 async def failing(
     env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[tuple[Receivers, Settings]]:
-    """A worker and a dispatcher on a database of their own; every receiver answers 500 until told otherwise."""
+    """A worker and a dispatcher on a database of their own; every send hangs at its receiver until released.
+
+    A send may take a minute, so a case that waited on one would wait longer than any step here allows."""
     folder: Path = tmp_path_factory.mktemp("notify-wf")
     async with receivers() as (rx, base):
-        rx.fail = "500"
-        cfg = settings_for(folder, base, webhook=True, max_attempts=100_000)
+        rx.fail = "timeout"
+        cfg = settings_for(folder, base, webhook=True, max_attempts=100_000, timeout="60", lease="70")
         worker = build_worker(env.client, task_queue=QUEUE, database_url=cfg.database_url, policy_dir=cfg.policy_dir)
         task = asyncio.create_task(worker.run())
         async with dispatching(cfg):
@@ -49,15 +50,18 @@ async def test_a_failing_receiver_never_delays_sign_or_escalation(
     client: Client = env.client
     h = await start_case(client, ticket, task_queue=QUEUE, policy_dir=cfg.policy_dir, category="street_vending")
     await ready(h)
-    started = time.monotonic()
-    await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("grid-a1-1")))
-    assert time.monotonic() - started < 1.0, "the sign waited on a receiver"
+    await wait_for(lambda: rx.held)  # the dispatch notice is being sent, and its receiver does not answer
+    await asyncio.wait_for(h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("grid-a1-1"))), 30)
 
     await env.sleep(timedelta(days=3))  # past the grid's one working day
     (climb,) = [e for e in await timeline(h) if e.kind is EventKind.auto_escalate]
     assert climb.deadline is not None and timedelta(0) <= climb.at - climb.deadline.due_at < timedelta(seconds=1)
+    assert rx.held and not rx.received, "signed and escalated while every send so far still hung"
 
-    # Meanwhile every channel was tried and failed; nothing was delivered, nothing dropped.
+    # The receivers now fail at once: every channel is tried and fails; nothing delivered, nothing dropped.
+    rx.fail = "500"
+    rx.release.set()
+
     def every_channel_tried() -> bool:
         found = entries(cfg, h.id)
         return (
