@@ -90,8 +90,9 @@ async def perform(
     content: str,
     request_id: str,
     wait: float,
-) -> BaseModel | JSONResponse:
-    """The update, answered within `wait` seconds however the worker fares.
+) -> BaseModel | None:
+    """The update's result within `wait` seconds however the worker fares: None when the case took the action
+    but did not finish it in time; `busy` or `unavailable` when it was not taken (it may be sent again).
 
     Its Temporal update id is the action, the request id and `content` (who, what): the same request sent again
     joins the first (Temporal keeps one update per id) and gets its outcome; a corrected body is a new update.
@@ -122,10 +123,10 @@ async def perform(
         async with asyncio.timeout(left):
             result: BaseModel = await update.result(rpc_timeout=timedelta(seconds=left))
     except (TimeoutError, RPCTimeoutOrCancelledError):
-        return in_progress(request_id)
+        return None
     except RPCError as err:
         if err.status in RETRYABLE_RPC:
-            return in_progress(request_id)  # taken by the case, which goes on; the result is there to fetch
+            return None  # taken by the case, which goes on; the result is there to fetch
         raise
     return result
 
@@ -156,8 +157,8 @@ def make_endpoint(spec: ActionSpec[m.Action]) -> Callable[..., Any]:
         wait = kw["parts"].settings.action_wait_seconds
         content = f"{actor.label()}|{body.model_dump_json()}"
         result = await perform(handle, spec, action, content, request_id, wait)
-        if isinstance(result, JSONResponse):
-            return result
+        if result is None:
+            return in_progress(request_id)
         metrics.ACTIONS.labels(action=spec.name.value).inc()
         if not isinstance(result, CaseView):
             return result

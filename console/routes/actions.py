@@ -7,28 +7,33 @@ the form, and the case stays as it was.
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
-from temporalio.client import RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from api.deps import PartsDep, SessionDep, TemporalDep, readable
-from api.errors import ApiError, busy, from_rpc, from_update
+from api.errors import ApiError, from_rpc, from_update
+from api.routes.actions import perform
 from console import forms, web
 from console.accounts import User
 from console.routes.board import board_panel
 from console.routes.case import Feedback, not_found, render_case, whistle_key
 from console.web import PREFIX, CurrentUser
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
-from models.case import CaseView
 from models.errors import ErrorCode
 from models.inputs import Action, with_units
 from models.tables import CaseRow
-from models.whistle import WhistleView, whistle_workflow_id
+from models.whistle import whistle_workflow_id
 
 router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)
+
+NOT_TAKEN = "服务繁忙，操作未能及时完成：请稍后刷新页面查看诉求状态，必要时重新提交（不会重复办理）"
+TAKEN = "已受理，正在办理：请稍后刷新页面查看结果"
 
 CASE_SPECS = {s.name.value: s for s in CASE_ACTIONS}
 WHISTLE_SPECS = {s.name.value: s for s in WHISTLE_ACTIONS}
@@ -100,21 +105,25 @@ async def _act(
     except ValidationError as err:
         feedback.error, status = forms.explain(err), 422
     else:
+        handle = temporal.get_workflow_handle(workflow_id)
+        wait = parts.settings.action_wait_seconds
         try:
-            await temporal.get_workflow_handle(workflow_id).execute_update(
-                spec.update, action, result_type=WhistleView if spec.whistle else CaseView
+            result = await perform(
+                handle, spec, action, action.model_dump_json(), action.request_id or uuid.uuid4().hex, wait
             )
         except WorkflowUpdateFailedError as err:
             refused = from_update(err)
             feedback.error, status = refused.message, refused.status
-        except RPCTimeoutOrCancelledError:
-            slow = busy()
-            feedback.error, status = slow.message, slow.status
+        except ApiError as err:  # not taken in time; the same form, sent again, is the same request
+            feedback.error, status = NOT_TAKEN, err.status
         except RPCError as err:
             refused = from_rpc(err)
             feedback.error, status = refused.message, refused.status
         else:
-            feedback.done, feedback.stale, feedback.values = spec.summary, False, {}
+            if result is None:
+                feedback.error, status = TAKEN, 202
+            else:
+                feedback.done, feedback.stale, feedback.values = spec.summary, False, {}
     if web.is_htmx(request) and form.get("panel") == "board":
         return await board_panel(request, user, session, parts, temporal, case_id, feedback=feedback, status=status)
     if web.is_htmx(request):

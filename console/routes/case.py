@@ -115,6 +115,9 @@ async def render_case(
     try:
         context = await case_context(user, session, parts, temporal, case_id)
     except ApiError as err:
+        if feedback is not None and feedback.error and err.status not in (403, 404):
+            # The case cannot be shown now: what became of the action just sent is what the user needs to know.
+            return web.page(request, "message.html", {"title": "暂时无法显示", "text": feedback.error}, status=status)
         return not_found(request, err)
     context["feedback"] = feedback or Feedback()
     block, _ = web.render_polled(request, "_case.html", context, url=poll_url(case_id))

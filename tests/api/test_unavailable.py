@@ -214,6 +214,40 @@ async def test_a_case_read_while_no_worker_answers_says_try_again_not_struck_off
     await stack.temporal.get_workflow_handle(created.json()["case_id"]).terminate("test over")
 
 
+async def test_a_console_action_while_no_worker_answers_says_try_again_and_is_done_once(stack: Stack) -> None:
+    """The grid worker signs on the console while no worker runs: the page comes back, within the action wait and
+    the case read's own, saying the sign was not done in time and may be sent again; sent again once a worker is
+    back, the same form signs the case, once. (It used to wait for a worker without end.)"""
+    queue = f"queue-{uuid.uuid4().hex[:8]}"
+
+    def worker() -> Any:
+        return build_worker(stack.temporal, task_queue=queue, database_url=stack.settings.database_url)
+
+    async with api_with(stack, task_queue=queue, action_wait_seconds=1.0) as api:
+        async with worker():
+            created = await api.post("/cases", json=street_vending(), headers=key("hotline12345"))
+            assert created.status_code == 201, created.text
+            case_id = created.json()["case_id"]
+            page = await console_page(api, "grid-a1-1", f"/console/cases/{case_id}")
+        form = dict(_hidden_fields(page.text, f"/console/cases/{case_id}/act/sign"))
+        sent = await asyncio.wait_for(api.post(f"/console/cases/{case_id}/act/sign", data=form), 30)
+        assert sent.status_code == 503 and "text/html" in sent.headers["content-type"], sent.text
+        assert "未能及时完成" in sent.text and "Idempotency-Key" not in sent.text
+        async with worker():
+            again = await api.post(f"/console/cases/{case_id}/act/sign", data=form)
+            assert again.status_code == 303, again.text
+            timeline = await api.get(f"/cases/{case_id}/timeline", headers=key("supervisor-12345"))
+    assert [e["kind"] for e in timeline.json()["data"]].count("sign") == 1
+    await stack.temporal.get_workflow_handle(case_id).terminate("test over")
+
+
+def _hidden_fields(html: str, action: str) -> list[tuple[str, str]]:
+    """The hidden inputs of the page's form that posts to `action`."""
+    start = html.index(f'action="{action}"')
+    form = html[start : html.index("</form>", start)]
+    return re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)
+
+
 async def console_page(api: httpx.AsyncClient, username: str, path: str) -> httpx.Response:
     """`path` as `username` sees it, logged in to the console with the demo password."""
     login = await api.get("/console/login")
