@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, FieldError, respond
@@ -54,7 +55,7 @@ class Edge:
             return
         refusal = await self._check(scope, receive)
         if isinstance(refusal, ApiError):
-            await respond(scope.get("path", ""), refusal)(scope, receive, send)
+            await respond(Request(scope), refusal)(scope, receive, send)
             return
         await self.app(scope, _replay(refusal, receive), send)
 

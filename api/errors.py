@@ -150,27 +150,47 @@ def invalid(errors: list[dict[str, object]]) -> ApiError:
     return ApiError(422, ErrorCode.invalid_input, "请求内容有误：" + "；".join(f.field for f in fields), fields=fields)
 
 
-Renderer = Callable[[str, ApiError], Response]
+def refusal(exc: Exception) -> ApiError | None:
+    """What the caller is told of an error a route let through from Temporal or the database; None for any
+    other (a failure of the service's own)."""
+    match exc:
+        case ApiError():
+            return exc
+        case WorkflowUpdateFailedError():
+            return from_update(exc)
+        case RPCTimeoutOrCancelledError():
+            return busy()
+        case RPCError():
+            return from_rpc(exc)
+        case TemporalError():
+            return ApiError(502, ErrorCode.temporal_error, "工作流服务返回错误，请联系管理员")
+        case db.OperationalError() | db.InterfaceError() | db.TimeoutError():
+            return database_unavailable()
+    return None
+
+
+Renderer = Callable[[Request, ApiError], Response]
 _FORMATS: dict[str, Renderer] = {}
 
 
 def register_format(prefix: str, render: Renderer) -> None:
-    """Paths under `prefix` answer their errors with `render` (Open311's list) instead of `ErrorBody`."""
+    """Paths under `prefix` answer their errors with `render` (Open311's list, the console's page) instead of
+    `ErrorBody`."""
     _FORMATS[prefix] = render
 
 
-def respond(path: str, err: ApiError) -> Response:
+def respond(request: Request, err: ApiError) -> Response:
     metrics.REJECTIONS.labels(code=err.code).inc()
     for prefix, render in _FORMATS.items():
-        if path.startswith(prefix):
-            return render(path, err)
+        if request.url.path.startswith(prefix):
+            return render(request, err)
     return JSONResponse(err.body().model_dump(exclude_none=True), status_code=err.status, headers=err.headers)
 
 
 def install(app: FastAPI) -> None:
     async def answer(request: Request, err: ApiError) -> Response:
         log.info("request_refused", status=err.status, code=err.code, path=request.url.path)
-        return respond(request.url.path, err)
+        return respond(request, err)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
@@ -188,33 +208,18 @@ def install(app: FastAPI) -> None:
         message = HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
         return await answer(request, ApiError(exc.status_code, code, message, dict(exc.headers or {}) or None))
 
-    @app.exception_handler(WorkflowUpdateFailedError)
-    async def _update_failed(request: Request, exc: WorkflowUpdateFailedError) -> Response:
-        return await answer(request, from_update(exc))
+    async def _outside(request: Request, exc: Exception) -> Response:
+        refused = refusal(exc)
+        assert refused is not None, exc
+        if not isinstance(exc, WorkflowUpdateFailedError):  # a case refusing an action is not Temporal failing
+            status = exc.status.name if isinstance(exc, RPCError) and exc.status else None
+            log.warning("dependency_error", error=type(exc).__name__, status=status, path=request.url.path)
+        return await answer(request, refused)
 
-    @app.exception_handler(RPCTimeoutOrCancelledError)
-    async def _slow(request: Request, exc: RPCTimeoutOrCancelledError) -> Response:
-        log.warning("temporal_rpc_timeout", path=request.url.path)
-        return await answer(request, busy())
-
-    @app.exception_handler(RPCError)
-    async def _rpc(request: Request, exc: RPCError) -> Response:
-        log.warning("temporal_rpc_error", status=exc.status.name if exc.status else None, path=request.url.path)
-        return await answer(request, from_rpc(exc))
-
-    @app.exception_handler(TemporalError)
-    async def _temporal(request: Request, exc: TemporalError) -> Response:
-        log.warning("temporal_error", error=type(exc).__name__, path=request.url.path)
-        return await answer(request, ApiError(502, ErrorCode.temporal_error, "工作流服务返回错误，请联系管理员"))
-
-    @app.exception_handler(db.OperationalError)
-    @app.exception_handler(db.InterfaceError)
-    @app.exception_handler(db.TimeoutError)
-    async def _database_down(request: Request, exc: Exception) -> Response:
-        log.warning("database_unavailable", error=type(exc).__name__, path=request.url.path)
-        return await answer(request, database_unavailable())
+    for kind in (TemporalError, db.OperationalError, db.InterfaceError, db.TimeoutError):
+        app.add_exception_handler(kind, _outside)
 
     @app.exception_handler(Exception)
     async def _failure(request: Request, exc: Exception) -> Response:
         log.exception("request_failed", path=request.url.path)
-        return respond(request.url.path, ApiError(500, ErrorCode.internal_error, "服务内部错误，请联系管理员"))
+        return respond(request, ApiError(500, ErrorCode.internal_error, "服务内部错误，请联系管理员"))

@@ -14,12 +14,24 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from api import errors
+from api.errors import ApiError
 from config import Settings
 from console import web
 from console.routes import actions, auth, board, case, inbox, intake, stats
 from policy import load_policy
 
 SESSION_COOKIE = "console_session"
+
+
+def refused_page(request: Request, err: ApiError) -> Response:
+    """Every error under /console/ the routes do not show themselves (Temporal or the database away, an unknown
+    page, input refused before any route ran) as a page of the console, never the API's JSON."""
+    title = "页面不存在" if err.status == 404 else "暂时无法显示" if err.status >= 500 else "无法办理"
+    text = "请求内容有误：" + "；".join(f"{f.field}：{f.message}" for f in err.fields) if err.fields else err.message
+    page = web.page(request, "message.html", {"title": title, "text": text}, status=err.status)
+    page.headers.update(err.headers or {})
+    return page
 
 
 def install(app: FastAPI, config: Settings) -> None:
@@ -37,6 +49,7 @@ def install(app: FastAPI, config: Settings) -> None:
     app.mount(f"{web.PREFIX}/static", StaticFiles(directory=web.HERE / "static"), name="console-static")
     for module in (auth, inbox, case, actions, intake, board, stats):
         app.include_router(module.router)
+    errors.register_format(web.PREFIX, refused_page)
 
     @app.exception_handler(web.LoginRequired)
     async def _login(request: Request, exc: web.LoginRequired) -> Response:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import Response
+from fastapi import Request, Response
 from pydantic import BaseModel
 
 from api.errors import ApiError
@@ -38,13 +38,17 @@ def name(loc: str | Sequence[Any]) -> str:
     return ".".join(p for p in parts if p not in ("query", "body", "path", "header")) or "request"
 
 
-def render_error(path: str, err: ApiError) -> Response:
+def render_error(request: Request, err: ApiError) -> Response:
     status = STANDARD_STATUS.get(err.status, err.status)
     description = err.message
     if err.fields:
         description = "请求参数有误：" + "；".join(f"{name(f.field)}：{f.message}" for f in err.fields)
     return render(
-        format_of(path), "errors", [Error(code=status, description=description)], status=status, headers=err.headers
+        format_of(request.url.path),
+        "errors",
+        [Error(code=status, description=description)],
+        status=status,
+        headers=err.headers,
     )
 
 

@@ -13,7 +13,7 @@ from api.deps import PartsDep, SessionDep, TemporalDep
 from api.errors import ApiError
 from console import queries, web
 from console.accounts import User
-from console.routes.case import Feedback, case_context, not_found
+from console.routes.case import Feedback, case_context, unshown
 from console.web import PREFIX, CurrentUser
 from models.inputs import Role
 
@@ -72,7 +72,7 @@ async def board_panel(
     try:
         context = await case_context(user, session, parts, temporal, case_id)
     except ApiError as err:
-        return not_found(request, err)
+        return unshown(request, err, feedback, status)
     offered = [a for a in context["actions"] if a in BOARD_ACTIONS]
     context.update(actions=offered, feedback=feedback or Feedback())
     return web.page(request, "_board_case.html", context, status=status)

@@ -99,6 +99,14 @@ def not_found(request: Request, err: ApiError) -> HTMLResponse:
     return web.page(request, "message.html", {"title": "暂时无法显示", "text": err.message}, status=err.status)
 
 
+def unshown(request: Request, err: ApiError, feedback: Feedback | None, status: int) -> HTMLResponse:
+    """The page after an action, when the case cannot be shown: what became of the action is what the user needs
+    to know, more than why the case cannot be read now."""
+    if feedback is None or not feedback.error or err.status in (403, 404):
+        return not_found(request, err)
+    return web.page(request, "message.html", {"title": "暂时无法显示", "text": feedback.error}, status=status)
+
+
 async def render_case(
     request: Request,
     user: User,
@@ -115,10 +123,7 @@ async def render_case(
     try:
         context = await case_context(user, session, parts, temporal, case_id)
     except ApiError as err:
-        if feedback is not None and feedback.error and err.status not in (403, 404):
-            # The case cannot be shown now: what became of the action just sent is what the user needs to know.
-            return web.page(request, "message.html", {"title": "暂时无法显示", "text": feedback.error}, status=status)
-        return not_found(request, err)
+        return unshown(request, err, feedback, status)
     context["feedback"] = feedback or Feedback()
     block, _ = web.render_polled(request, "_case.html", context, url=poll_url(case_id))
     if part:

@@ -12,8 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from api.deps import PartsDep, SessionDep, TemporalDep
-from api.errors import ApiError
+from api.deps import PartsDep, SessionDep
+from api.errors import ApiError, refusal
 from api.routes.cases import create_case, list_cases, preview_deadlines
 from api.schemas import CaseCreate
 from console import forms, web
@@ -100,21 +100,23 @@ async def submit(
     user: CurrentUser,
     parts: PartsDep,
     session: SessionDep,
-    temporal: TemporalDep,
 ) -> Response:
     web.require(user, Role.channel)
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str) and k not in forms.SKIPPED}
-    error = None
+    error, status = None, 422
     try:
         data = forms.parse(CaseCreate, form)
         data["reporter"] = {**data.get("reporter", {}), "confidential": form.get("reporter.confidential") == "true"}
         body = CaseCreate.model_validate(data)
-        created = await create_case(body, web.principal(user), parts, temporal, Response())
+        # Temporal asked for here, not as a dependency: while it is away the form comes back with what was typed.
+        created = await create_case(body, web.principal(user), parts, await parts.temporal(), Response())
     except ValidationError as err:
         error = forms.explain(err)
-    except ApiError as err:
-        error = err.message
+    except Exception as exc:  # refused (422), or Temporal away (503: the same ticket may be sent again)
+        if (refused := refusal(exc)) is None:
+            raise
+        error, status = refused.message, refused.status
     if error is None:
         return web.goto(request, f"{PREFIX}/cases/{created.case_id}?{'done=intake' if created.created else 'again=1'}")
     context = {
@@ -122,4 +124,4 @@ async def submit(
         "recent": await run_in_threadpool(_recent, user, session),
         "error": error,
     }
-    return web.page(request, "intake.html", context, status=422)
+    return web.page(request, "intake.html", context, status=status)

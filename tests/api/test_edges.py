@@ -21,6 +21,13 @@ def assert_invalid(r: httpx.Response, field: str) -> dict[str, object]:
     return body  # type: ignore[no-any-return]
 
 
+def assert_page(r: httpx.Response, status: int) -> str:
+    """A refusal under /console/ is a page of the console (for the browser), never the API's JSON."""
+    assert r.status_code == status and r.headers["content-type"].startswith("text/html"), r.text
+    assert '<section class="card message">' in r.text, r.text
+    return r.text
+
+
 async def test_text_no_database_stores_is_refused_naming_the_field(stack: Stack) -> None:
     for field, body in (
         ("body.title", new_case(title="违建\u0000楼顶")),
@@ -47,6 +54,7 @@ async def test_control_characters_in_paths_and_queries_never_reach_the_database(
     assert_error(await stack.api.get(f"{BASE}/requests.json", params={"api_key": "a\u0000"}), 400)
     r = await stack.api.post(f"{BASE}/requests.json", data=form(description="垃圾\u0000堆放"))
     assert "description" in assert_error(r, 400)
+    assert "控制字符" in assert_page(await stack.api.get("/console/cases/case-a%00b"), 422)
 
 
 async def test_a_body_too_large_is_refused_before_it_is_read(stack: Stack) -> None:
@@ -55,6 +63,8 @@ async def test_a_body_too_large_is_refused_before_it_is_read(stack: Stack) -> No
     assert r.status_code == 413 and r.json()["code"] == "TooLarge", r.text
     r = await stack.api.post(f"{BASE}/requests.json", data=form(description="x" * 1_100_000))
     assert_error(r, 413)
+    r = await stack.api.post("/console/intake", data={"description": "x" * 1_100_000})
+    assert_page(r, 413)
 
 
 async def test_deeply_nested_json_is_refused_not_a_server_error(stack: Stack) -> None:
@@ -79,6 +89,8 @@ async def test_unknown_paths_and_methods_answer_in_the_error_shape(stack: Stack)
     xml = await stack.api.get(f"{BASE}/no_such.xml")
     assert xml.status_code == 404 and xml.headers["content-type"].startswith("text/xml")
     assert "<errors><error><code>404</code><description>" in xml.text
+    assert "页面不存在" in assert_page(await stack.api.get("/console/no/such/page"), 404)
+    assert_page(await stack.api.get("/console/cases/case-x/whistles/one"), 404)
 
 
 async def test_a_confidential_reporter_shows_no_digit_of_the_phone(stack: Stack) -> None:

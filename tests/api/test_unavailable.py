@@ -45,6 +45,25 @@ async def test_action_while_temporal_is_unreachable_is_503_with_retry_after(stac
         assert (await api.get("/healthz")).status_code == 503
 
 
+async def test_console_intake_while_temporal_is_unreachable_keeps_the_form_and_says_send_again(stack: Stack) -> None:
+    """The hotline operator submits a ticket while Temporal is away: the intake page again, as a page, with what
+    was typed and a 503 saying to try later (the same ticket sent again is the same case)."""
+    async with api_with(stack, temporal_address=f"127.0.0.1:{free_port()}") as api:
+        page = await console_page(api, "hotline12345", "/console/intake")
+        form = {
+            "csrf_token": dict(_hidden_fields(page.text, "/console/intake"))["csrf_token"],
+            "channel_ticket_id": uuid.uuid4().hex[:12],
+            "category": "street_vending",
+            "title": "占道经营",
+            "description": "早市占道",
+            "location.grid_id": "grid-a1-1",
+            "location.address": "多福巷",
+        }
+        sent = await api.post("/console/intake", data=form)
+    assert sent.status_code == 503 and "text/html" in sent.headers["content-type"], sent.text
+    assert "请稍后重试" in sent.text and 'value="多福巷"' in sent.text
+
+
 async def test_repeat_while_the_worker_is_away_answers_from_the_read_model(stack: Stack) -> None:
     """The worker that dispatched a case is gone (a restart): the channel's repeat of the ticket is answered
     with the case it already is, its status as last recorded, within the configured wait."""
