@@ -44,4 +44,28 @@
     window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
   });
   document.addEventListener("htmx:afterSettle", function (evt) { tick(); drawCharts(evt.target); });
+
+  // A form whose answer htmx does not swap (the service away: 5xx, or no answer at all) says why on the form, in
+  // the words of the page the server sent, so that a click is never met with silence. A poll that fails leaves
+  // the page as it was.
+  function failed(evt) {
+    var form = evt.detail.elt && evt.detail.elt.closest ? evt.detail.elt.closest("form") : null;
+    if (!form) return;
+    var text = "无法连接服务，请稍后重试";
+    var xhr = evt.detail.xhr;
+    if (xhr && xhr.responseText) {
+      var said = new DOMParser().parseFromString(xhr.responseText, "text/html").querySelector(".message p");
+      text = said && said.textContent.trim() ? said.textContent.trim() : "服务暂时不可用，请稍后重试";
+    }
+    var alert = form.querySelector("p.error.unsent");
+    if (!alert) {
+      alert = document.createElement("p");
+      alert.className = "error unsent";
+      alert.setAttribute("role", "alert");
+      form.insertBefore(alert, form.querySelector("button[type=submit]"));
+    }
+    alert.textContent = text;
+  }
+  document.addEventListener("htmx:responseError", failed);
+  document.addEventListener("htmx:sendError", failed);
 })();
