@@ -37,7 +37,8 @@ from models.policy import WhistleKind
 from models.whistle import WhistleView, whistle_workflow_id
 from policy import load_policy
 from scripts.terminal import local, print_deadlines, print_timeline
-from services.intake import QUERY_TIMEOUT, IntakeError, case_handle, check_intake, open_case, wait_ready, whistle_handle
+from services import intake as cases
+from services.intake import IntakeError, case_handle, check_intake, open_case, wait_ready, whistle_handle
 from store.db import engine_for
 from store.vault import ReporterVault
 from temporal_client import connect, not_now, ui_url
@@ -284,9 +285,10 @@ def act(
 async def show_case(client: Client, case_id: str) -> None:
     handle = case_handle(client, case_id)
     try:
-        view = await handle.query(CaseWorkflow.view, rpc_timeout=QUERY_TIMEOUT)
-        events = await handle.query(CaseWorkflow.events, rpc_timeout=QUERY_TIMEOUT)
-    except TemporalError as err:  # an RPC error, or the query timing out (RPCTimeoutOrCancelledError)
+        async with cases.within_query_time():  # both answers in the one read's time
+            view = await handle.query(CaseWorkflow.view, rpc_timeout=cases.QUERY_TIMEOUT)
+            events = await handle.query(CaseWorkflow.events, rpc_timeout=cases.QUERY_TIMEOUT)
+    except (TemporalError, TimeoutError) as err:  # an RPC error, or the query out of time
         if isinstance(err, RPCError) and not not_now(err):
             raise fail(f"找不到诉求：{case_id}", 1) from err
         raise fail("没有工作进程应答，暂时无法读取诉求当前状态，请稍后重试", 1) from err

@@ -23,7 +23,7 @@ from models.policy import Directory
 from models.reads import WhistleRecord
 from models.whistle import WhistleSummary
 from services import queries
-from services.intake import QUERY_TIMEOUT, case_handle, whistle_handle
+from services.intake import QUERY_TIMEOUT, case_handle, whistle_handle, within_query_time
 from services.whistles import whistle_now
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
@@ -87,7 +87,8 @@ async def whistle_actions(client: Client, workflow_id: str, actor: Actor) -> lis
 
 async def _offered(handle: WorkflowHandle[Any, Any], query: Any, actor: Actor) -> list[str]:
     try:
-        names: list[ActionName] = await handle.query(query, actor, rpc_timeout=QUERY_TIMEOUT)
-    except (WorkflowQueryFailedError, RPCError):
+        async with within_query_time():
+            names: list[ActionName] = await handle.query(query, actor, rpc_timeout=QUERY_TIMEOUT)
+    except (WorkflowQueryFailedError, RPCError, TimeoutError):
         return []
     return [n.value for n in names]

@@ -30,6 +30,15 @@ CaseHandle = WorkflowHandle[CaseWorkflow, Any]
 QUERY_TIMEOUT = timedelta(seconds=5)
 """How long a read waits on a workflow's answer (its worker answers queries): a read while no worker runs says
 "try again" after this, not after the server's own wait of about half a minute."""
+
+
+def within_query_time() -> asyncio.Timeout:
+    """`QUERY_TIMEOUT` for a query in all, retries included: `rpc_timeout` bounds one attempt, and the client
+    retries what the server refuses as RESOURCE_EXHAUSTED ("consistent query buffer is full", while reads pile up
+    behind an action waiting for a worker that is away). Raises TimeoutError past it."""
+    return asyncio.timeout(QUERY_TIMEOUT.total_seconds())
+
+
 _OUT_OF_TIME = (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED)
 
 

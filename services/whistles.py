@@ -7,7 +7,7 @@ from temporalio.service import RPCError
 
 from models.reads import WhistleRecord
 from models.whistle import whistle_workflow_id
-from services.intake import QUERY_TIMEOUT, whistle_handle
+from services.intake import QUERY_TIMEOUT, whistle_handle, within_query_time
 from workflows.whistle import WhistleWorkflow
 
 
@@ -19,7 +19,8 @@ async def whistle_now(client: Client, record: WhistleRecord) -> WhistleRecord:
         return record
     handle = whistle_handle(client, whistle_workflow_id(record.case_id, record.n))
     try:
-        view = await handle.query(WhistleWorkflow.view, rpc_timeout=QUERY_TIMEOUT)
-    except (WorkflowQueryFailedError, RPCError):
+        async with within_query_time():
+            view = await handle.query(WhistleWorkflow.view, rpc_timeout=QUERY_TIMEOUT)
+    except (WorkflowQueryFailedError, RPCError, TimeoutError):
         return record
     return record.with_live(view)

@@ -39,7 +39,7 @@ from models.tables import CaseRow, ReporterRow
 from models.timeline import DEADLINE_LABEL, DeadlineKind
 from policy.snapshot import calendar_for
 from services import queries
-from services.intake import QUERY_TIMEOUT, IntakeError, case_handle, check_intake, open_case
+from services.intake import QUERY_TIMEOUT, IntakeError, case_handle, check_intake, open_case, within_query_time
 from services.whistles import whistle_now
 from temporal_client import ui_url
 from workflows.case import CaseWorkflow
@@ -170,8 +170,9 @@ async def read_case(
         channel=row.channel, holder=row.holder, status=row.status, role=principal.role, actor=principal.actor
     )
     try:
-        live = await handle.query(CaseWorkflow.view, rpc_timeout=QUERY_TIMEOUT)
-    except RPCTimeoutOrCancelledError as err:  # no worker answered in time
+        async with within_query_time():
+            live = await handle.query(CaseWorkflow.view, rpc_timeout=QUERY_TIMEOUT)
+    except (TimeoutError, RPCTimeoutOrCancelledError) as err:  # no worker answered in time
         raise busy_reading() from err
     except RPCError as err:
         raise from_rpc(err) from err

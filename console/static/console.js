@@ -45,24 +45,26 @@
   });
   document.addEventListener("htmx:afterSettle", function (evt) { tick(); drawCharts(evt.target); });
 
-  // A form whose answer htmx does not swap (the service away: 5xx, or no answer at all) says why on the form, in
-  // the words of the page the server sent, so that a click is never met with silence. A poll that fails leaves
-  // the page as it was.
+  // A click whose answer htmx does not swap (the service away: 5xx, or no answer at all) says why, in the words
+  // of the page the server sent, so that it is never met with silence: on the form that was sent, or in place of
+  // what was asked for (the board's case panel). A poll that fails leaves the page as it was.
   function failed(evt) {
-    var form = evt.detail.elt && evt.detail.elt.closest ? evt.detail.elt.closest("form") : null;
-    if (!form) return;
+    var elt = evt.detail.elt;
+    if (!elt || !elt.closest || (elt.getAttribute("hx-trigger") || "").indexOf("every") >= 0) return;
     var text = "无法连接服务，请稍后重试";
     var xhr = evt.detail.xhr;
     if (xhr && xhr.responseText) {
       var said = new DOMParser().parseFromString(xhr.responseText, "text/html").querySelector(".message p");
       text = said && said.textContent.trim() ? said.textContent.trim() : "服务暂时不可用，请稍后重试";
     }
-    var alert = form.querySelector("p.error.unsent");
+    var form = elt.closest("form");
+    var alert = form ? form.querySelector("p.error.unsent") : null;
     if (!alert) {
       alert = document.createElement("p");
       alert.className = "error unsent";
       alert.setAttribute("role", "alert");
-      form.insertBefore(alert, form.querySelector("button[type=submit]"));
+      if (form) form.insertBefore(alert, form.querySelector("button[type=submit]"));
+      else if (evt.detail.target) evt.detail.target.replaceChildren(alert);
     }
     alert.textContent = text;
   }

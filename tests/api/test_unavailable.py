@@ -277,6 +277,31 @@ async def console_page(api: httpx.AsyncClient, username: str, path: str) -> http
     return await api.get(path)
 
 
+async def test_reads_piling_up_while_no_worker_answers_are_each_refused_within_the_read_wait(stack: Stack) -> None:
+    """Reads of an open case with an action waiting for its worker, which is away, fill the server's query buffer;
+    it refuses them as RESOURCE_EXHAUSTED and the client retries: each read still answers 503 within the read's wait
+    (5 s), not after the client's retries too (10-15 s)."""
+    queue = f"queue-{uuid.uuid4().hex[:8]}"
+    supervisor = key("supervisor-12345")
+    async with api_with(stack, task_queue=queue, action_wait_seconds=1.0) as api:
+        async with build_worker(stack.temporal, task_queue=queue, database_url=stack.settings.database_url):
+            created = await api.post("/cases", json=street_vending(), headers=key("hotline12345"))
+        assert created.status_code == 201, created.text
+        loop = asyncio.get_running_loop()
+
+        async def read() -> tuple[int, float]:
+            started = loop.time()
+            r = await api.get(f"/cases/{created.json()['case_id']}", headers=supervisor)
+            return r.status_code, loop.time() - started
+
+        # A sign is sent meanwhile: the server holds it for the case's next workflow task, and buffers the reads.
+        sign = await api.post(f"/cases/{created.json()['case_id']}/sign", json={}, headers=key("grid-a1-1"))
+        assert sign.status_code == 503, sign.text
+        answers = await asyncio.gather(*(read() for _ in range(4)))
+    assert all(status == 503 and took < 8 for status, took in answers), answers
+    await stack.temporal.get_workflow_handle(created.json()["case_id"]).terminate("test over")
+
+
 def test_a_query_no_worker_could_answer_is_unavailable_not_struck_off() -> None:
     # The server's own answer when it has seen no poller on the case's queue for a while.
     err = RPCError("no poller seen for task queue recently, worker may be down", RPCStatusCode.FAILED_PRECONDITION, b"")

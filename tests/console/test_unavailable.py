@@ -1,5 +1,5 @@
-"""The console in the browser while a case's worker is away: a click is answered on the form, never with silence,
-and the same form sent once the worker is back is the same request, done once."""
+"""The console in the browser while a case's worker is away: a click is answered where it was made, never with
+silence, and the same form sent once the worker is back is the same request, done once."""
 
 from __future__ import annotations
 
@@ -44,6 +44,10 @@ async def test_a_sign_while_no_worker_answers_says_so_on_the_form_and_is_done_on
         await page.goto(f"{console.base}/console/cases/{opened.handle.id}")
         form = await open_form(page, "sign")
         await expect(form).to_be_visible()
+        board = await console.login("supervisor-12345")
+        await board.goto(f"{console.base}/console/board")
+        row = board.locator(f"tr[data-case='{opened.handle.id}']").first
+        await expect(row).to_be_visible()
 
     # The worker is gone; the grid worker signs: within the action wait and the case read's, the form says why.
     async with page.expect_response(
@@ -52,6 +56,9 @@ async def test_a_sign_while_no_worker_answers_says_so_on_the_form_and_is_done_on
         await form.locator("button[type=submit]").click()
     assert (await sent.value).status == 503
     await expect(form.locator("p.error[role=alert]")).to_contain_text("操作未能及时完成")
+    # A supervisor opening the case beside the board is told why the panel cannot show it.
+    await row.locator("button").click()
+    await expect(board.locator("#board-panel [role=alert]")).to_contain_text("请稍后重试", timeout=20_000)
 
     # Once the worker is back, the same form sent again (as a person would, with the page's own fields) is the
     # same request: done, and once, though the case may have taken the first one meanwhile.
@@ -66,3 +73,4 @@ async def test_a_sign_while_no_worker_answers_says_so_on_the_form_and_is_done_on
     assert [e["kind"] for e in timeline.json()["data"]].count("sign") == 1
     await opened.handle.terminate("test over")
     await console.close(page)
+    await console.close(board)
