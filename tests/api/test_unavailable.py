@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import typer
 from sqlmodel import Session
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
 
 import starter
 from api.errors import from_rpc
@@ -154,6 +156,21 @@ async def test_intake_out_of_time_claims_only_a_case_the_server_has(stack: Stack
     assert accepted, "even a one-second wait never accepted"
 
 
+def own_queue(stack: Stack) -> tuple[str, Callable[[], Worker]]:
+    """A task queue of the test's own, and a new worker for it each call: started and stopped, it is a worker
+    that goes away and comes back."""
+    queue = f"queue-{uuid.uuid4().hex[:8]}"
+    return queue, lambda: build_worker(stack.temporal, task_queue=queue, database_url=stack.settings.database_url)
+
+
+async def open_street_case(api: httpx.AsyncClient) -> str:
+    """A street-vending case, taken in by the hotline while a worker runs."""
+    created = await api.post("/cases", json=street_vending(), headers=key("hotline12345"))
+    assert created.status_code == 201, created.text
+    case_id: str = created.json()["case_id"]
+    return case_id
+
+
 def street_vending() -> dict[str, Any]:
     return {
         "channel_ticket_id": uuid.uuid4().hex[:12],
@@ -167,17 +184,12 @@ def street_vending() -> dict[str, Any]:
 async def test_an_action_while_the_worker_is_down_answers_in_time_and_is_done_once(stack: Stack) -> None:
     """No worker takes the sign: 503 within the wait, with the request id; sent again with it once a worker is
     back, the sign is done, and sent once more it answers the same, done once."""
-    queue = f"queue-{uuid.uuid4().hex[:8]}"
+    queue, worker = own_queue(stack)
     grid = key("grid-a1-1")
-
-    def worker() -> Any:
-        return build_worker(stack.temporal, task_queue=queue, database_url=stack.settings.database_url)
 
     async with api_with(stack, task_queue=queue, action_wait_seconds=1.0) as api:
         async with worker():
-            created = await api.post("/cases", json=street_vending(), headers=key("hotline12345"))
-        assert created.status_code == 201, created.text
-        case_id = created.json()["case_id"]
+            case_id = await open_street_case(api)
         loop = asyncio.get_running_loop()
         started = loop.time()
         r = await api.post(f"/cases/{case_id}/sign", json={}, headers=grid)
@@ -204,17 +216,13 @@ async def test_a_case_read_while_no_worker_answers_says_try_again_not_struck_off
     """Reading a case asks its workflow, which a worker answers: while none does, the read answers 503 with
     Retry-After (once "该诉求已销号", for an open case), its timeline still reads from the read model, and once a
     worker is back the same case answers, open."""
-    queue = f"queue-{uuid.uuid4().hex[:8]}"
+    queue, worker = own_queue(stack)
     supervisor = key("supervisor-12345")
-
-    def worker() -> Any:
-        return build_worker(stack.temporal, task_queue=queue, database_url=stack.settings.database_url)
 
     async with api_with(stack, task_queue=queue) as api:
         async with worker():
-            created = await api.post("/cases", json=street_vending(), headers=key("hotline12345"))
-        assert created.status_code == 201, created.text
-        c = f"/cases/{created.json()['case_id']}"
+            case_id = await open_street_case(api)
+        c = f"/cases/{case_id}"
         r = await api.get(c, headers=supervisor)
         assert r.status_code == 503 and r.json()["code"] in ("Busy", "TemporalUnavailable"), r.text
         assert int(r.headers["retry-after"]) > 0 and "idempotency-key" not in r.headers, r.headers
@@ -225,28 +233,23 @@ async def test_a_case_read_while_no_worker_answers_says_try_again_not_struck_off
         assert "请稍后重试" in page.text and "已销号" not in page.text
         # The command line says the same, not "找不到诉求".
         with pytest.raises(typer.Exit) as shown:
-            await starter.show_case(stack.temporal, created.json()["case_id"])
+            await starter.show_case(stack.temporal, case_id)
         assert shown.value.exit_code == 1 and "请稍后重试" in capsys.readouterr().err
         async with worker():
             r = await api.get(c, headers=supervisor)
     assert r.status_code == 200 and r.json()["case"]["status"] == "dispatched", r.text
-    await stack.temporal.get_workflow_handle(created.json()["case_id"]).terminate("test over")
+    await stack.temporal.get_workflow_handle(case_id).terminate("test over")
 
 
 async def test_a_console_action_while_no_worker_answers_says_try_again_and_is_done_once(stack: Stack) -> None:
     """The grid worker signs on the console while no worker runs: the page comes back, within the action wait and
     the case read's own, saying the sign was not done in time and may be sent again; sent again once a worker is
     back, the same form signs the case, once. (It used to wait for a worker without end.)"""
-    queue = f"queue-{uuid.uuid4().hex[:8]}"
-
-    def worker() -> Any:
-        return build_worker(stack.temporal, task_queue=queue, database_url=stack.settings.database_url)
+    queue, worker = own_queue(stack)
 
     async with api_with(stack, task_queue=queue, action_wait_seconds=1.0) as api:
         async with worker():
-            created = await api.post("/cases", json=street_vending(), headers=key("hotline12345"))
-            assert created.status_code == 201, created.text
-            case_id = created.json()["case_id"]
+            case_id = await open_street_case(api)
             page = await console_page(api, "grid-a1-1", f"/console/cases/{case_id}")
         form = dict(_hidden_fields(page.text, f"/console/cases/{case_id}/act/sign"))
         sent = await asyncio.wait_for(api.post(f"/console/cases/{case_id}/act/sign", data=form), 30)
@@ -280,26 +283,25 @@ async def console_page(api: httpx.AsyncClient, username: str, path: str) -> http
 async def test_reads_piling_up_while_no_worker_answers_are_each_refused_within_the_read_wait(stack: Stack) -> None:
     """Reads of an open case with an action waiting for its worker, which is away, fill the server's query buffer;
     it refuses them as RESOURCE_EXHAUSTED and the client retries: each read still answers 503 within the read's wait
-    (5 s), not after the client's retries too (10-15 s)."""
-    queue = f"queue-{uuid.uuid4().hex[:8]}"
+    (5 s), not after the client's retries too (10-20 s)."""
+    queue, worker = own_queue(stack)
     supervisor = key("supervisor-12345")
     async with api_with(stack, task_queue=queue, action_wait_seconds=1.0) as api:
-        async with build_worker(stack.temporal, task_queue=queue, database_url=stack.settings.database_url):
-            created = await api.post("/cases", json=street_vending(), headers=key("hotline12345"))
-        assert created.status_code == 201, created.text
+        async with worker():
+            case_id = await open_street_case(api)
         loop = asyncio.get_running_loop()
 
         async def read() -> tuple[int, float]:
             started = loop.time()
-            r = await api.get(f"/cases/{created.json()['case_id']}", headers=supervisor)
+            r = await api.get(f"/cases/{case_id}", headers=supervisor)
             return r.status_code, loop.time() - started
 
         # A sign is sent meanwhile: the server holds it for the case's next workflow task, and buffers the reads.
-        sign = await api.post(f"/cases/{created.json()['case_id']}/sign", json={}, headers=key("grid-a1-1"))
+        sign = await api.post(f"/cases/{case_id}/sign", json={}, headers=key("grid-a1-1"))
         assert sign.status_code == 503, sign.text
         answers = await asyncio.gather(*(read() for _ in range(4)))
     assert all(status == 503 and took < 8 for status, took in answers), answers
-    await stack.temporal.get_workflow_handle(created.json()["case_id"]).terminate("test over")
+    await stack.temporal.get_workflow_handle(case_id).terminate("test over")
 
 
 def test_a_query_no_worker_could_answer_is_unavailable_not_struck_off() -> None:
