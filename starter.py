@@ -11,6 +11,7 @@ import os
 import sys
 import time
 import typing
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -27,23 +28,21 @@ from api.keys_cli import keys_app
 from config import settings
 from console.cli import accounts_app
 from models import inputs as m
-from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS
+from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
 from models.case import CaseView, ClosureRecord
 from models.errors import input_problem
 from models.inputs import Actor, Role
 from models.intake import Intake
-from models.payloads import DepartmentRating
-from models.policy import WhistleKind
 from models.whistle import WhistleView, whistle_workflow_id
 from policy import load_policy
 from scripts.terminal import local, print_deadlines, print_timeline
 from services import intake as cases
-from services.intake import IntakeError, case_handle, check_intake, open_case, wait_ready, whistle_handle
+from services.actions import NotTaken, perform
+from services.intake import IntakeError, case_handle, check_intake, open_case, wait_ready
 from store.db import engine_for
 from store.vault import ReporterVault
 from temporal_client import connect, not_now, ui_url
 from workflows.case import CaseWorkflow
-from workflows.whistle import WhistleWorkflow
 
 app = typer.Typer(help="吹哨报到工单命令行：受理、操作、查看、演示", no_args_is_help=True, add_completion=False)
 POLL = 0.2
@@ -207,6 +206,9 @@ def start(
 
 
 # ------------------------------------------------------------------------------------------ act
+Spec = ActionSpec[m.Action]
+
+
 def parse_fields(model: type[m.Action], pairs: list[str], raw: str | None) -> dict[str, Any]:
     """`--json` first, then each `--field key=value`; a list field splits on commas, `[`/`{` values are JSON."""
     try:
@@ -229,8 +231,8 @@ def parse_fields(model: type[m.Action], pairs: list[str], raw: str | None) -> di
 
 def build_action(
     action: str, actor: Actor, fields: list[str], raw: str | None, whistle: int | None
-) -> tuple[str, m.Action]:
-    """The update name and its validated Action model, from the command line's words."""
+) -> tuple[Spec, m.Action]:
+    """The action's registry entry and its validated Action model, from the command line's words."""
     table = {s.name.value: s for s in (WHISTLE_ACTIONS if whistle else CASE_ACTIONS)}
     spec = table.get(action)
     if spec is None:
@@ -239,27 +241,45 @@ def build_action(
         payload = spec.model.model_validate({**parse_fields(spec.model, fields, raw), "actor": actor})
     except ValidationError as err:
         raise fail(f"参数有误：{explain(err)}") from err
-    return spec.update, m.with_units(payload, load_policy(settings.policy_dir).directory)
+    return spec, m.with_units(payload, load_policy(settings.policy_dir).directory)
 
 
-async def act_case(client: Client, case_id: str, key: str, payload: m.Action, whistle: int | None) -> BaseModel:
-    """Send the action as the update of that name to the case (or its whistle N) and print the outcome."""
+async def act_case(
+    client: Client,
+    case_id: str,
+    spec: Spec,
+    payload: m.Action,
+    whistle: int | None,
+    *,
+    request_id: str | None = None,
+    wait: float | None = None,
+) -> BaseModel | None:
+    """Send the action as its update to the case (or its whistle N) and print the outcome. `request_id`: the same
+    request, sent again (it joins the first); `wait`: seconds, for the case to take it (`ACTION_WAIT_SECONDS`)."""
     handle = client.get_workflow_handle(whistle_workflow_id(case_id, whistle) if whistle else case_id)
+    key, request_id = spec.name.value, request_id or uuid.uuid4().hex
     try:
-        view = await handle.execute_update(key, payload, result_type=WhistleView if whistle else CaseView)
+        wait = wait or settings.action_wait_seconds
+        view = await perform(handle, spec, payload, payload.model_dump_json(), request_id, wait)
+    except NotTaken as err:
+        again_with = f"必要时加 --request-id {request_id} 重发（不会重复办理）"
+        raise fail(f"服务繁忙，操作未能及时完成：请稍后用 show 查看诉求状态，{again_with}", 1) from err
     except WorkflowUpdateFailedError as err:
         raise refused(err) from err
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             raise fail(f"找不到进行中的{'吹哨' if whistle else '诉求'}：{handle.id}（不存在或已结束）", 1) from err
         raise
+    if view is None:
+        print(f"已受理：{key}，正在办理；稍后用 show 查看结果")
+        return None
     if isinstance(view, CaseView):
         print(f"已完成：{key}。状态：{view.status_label}  承办：{view.holder or '—'}")
-    else:
+    elif isinstance(view, WhistleView):
         released = sum(d.released_at is not None for d in view.departments)
         done = "已完结" if view.done else "进行中"
         print(f"已完成：{key}。吹哨 #{whistle}：已撤离 {released}/{len(view.departments)}，{done}")
-    return typing.cast(BaseModel, view)
+    return view
 
 
 @app.command()
@@ -272,13 +292,14 @@ def act(
     field: Annotated[list[str] | None, typer.Option(help="操作字段 key=value，可重复")] = None,
     raw: Annotated[str | None, typer.Option("--json", help="操作字段 JSON")] = None,
     whistle: Annotated[int | None, typer.Option(help="吹哨序号 N（报到、对接、撤离、评价部门）")] = None,
+    request_id: Annotated[str | None, typer.Option(help="重发未及时完成的同一操作时，填上次给出的编号")] = None,
 ) -> None:
     """办理：对诉求或其吹哨执行一个操作。"""
     try:
         actor = Actor(role=Role(role.value), id=actor_id, unit_id=unit)
     except ValidationError as err:
         raise fail(f"操作人有误：{explain(err)}") from err
-    run(act_case, case_id, *build_action(action, actor, field or [], raw, whistle), whistle)
+    run(act_case, case_id, *build_action(action, actor, field or [], raw, whistle), whistle, request_id=request_id)
 
 
 # ------------------------------------------------------------------------------------------ show
@@ -314,78 +335,11 @@ app.add_typer(accounts_app, name="accounts")
 
 
 # ------------------------------------------------------------------------------------------ demo
-DEMO_CHANNEL = "hotline12345"
-DEMO_REPORTER = ("王秀兰", "13800138000")
-DEMO_DEPARTMENTS = ["dept-enforcement", "dept-housing"]
-
-
-def staff(unit_id: str) -> Actor:
-    return Actor(role=Role.unit, id="staff-1", unit_id=unit_id)
-
-
-def step(text: str, view: CaseView | None = None) -> None:
-    print(f"▶ {text}" + (f"（{view.status_label}，承办：{view.holder}）" if view else ""))
-
-
-async def demo_climb(h: CaseHandle) -> None:
-    """网格上报社区；社区签收后上报街道；街道签收。"""
-    up = m.EscalateAction(actor=staff("grid-a1-1"), reason="违建须执法，网格无力处置")
-    step("网格上报社区", await send(h, "escalate", up, CaseView))
-    await send(h, "sign", m.SignAction(actor=staff("comm-a1")), CaseView)
-    up = m.EscalateAction(actor=staff("comm-a1"), reason="须街道召集执法部门")
-    step("社区签收并上报街道", await send(h, "escalate", up, CaseView))
-    step("街道签收", await send(h, "sign", m.SignAction(actor=staff("street-a")), CaseView))
-
-
-async def demo_whistle(client: Client, h: CaseHandle) -> None:
-    """街道吹哨；两部门报到、对接；街道确认撤离并评价；等吹哨完结回到诉求。"""
-    street = staff("street-a")
-    call = m.WhistleAction(actor=street, kind=WhistleKind.hard, departments=DEMO_DEPARTMENTS, reason="联合拆违")
-    view = await send(h, "whistle", call, CaseView)
-    step(f"街道吹哨（攻坚哨）召集{'、'.join(DEMO_DEPARTMENTS)}", view)
-    w = whistle_handle(client, view.whistles[-1].workflow_id)
-    await poll(lambda: w.query(WhistleWorkflow.view), lambda v: bool(v.deadlines), "吹哨启动")
-    for dept in DEMO_DEPARTMENTS:
-        await send(w, "report", m.ReportAction(actor=staff(dept)), WhistleView)
-        await send(w, "contact", m.ContactAction(actor=staff(dept), note="已到现场，制定拆除方案"), WhistleView)
-        step(f"{dept}报到并与街道对接")
-    for dept in DEMO_DEPARTMENTS:
-        await send(w, "release", m.ReleaseAction(actor=street, department=dept, note="违建已拆除"), WhistleView)
-    ratings = [DepartmentRating(department=d, speed=5, cooperation=5, result=4) for d in DEMO_DEPARTMENTS]
-    await send(w, "rate", m.RateDepartmentsAction(actor=street, ratings=ratings), WhistleView)
-    await poll(lambda: h.query(CaseWorkflow.view), lambda v: not any(x.active for x in v.whistles), "吹哨完结")
-    step("街道确认两部门撤离并评价，吹哨完结")
-
-
-async def run_demo(client: Client, task_queue: str, vault: ReporterVault, *, now: datetime | None = None) -> str:
-    """One case through the whole path; returns its id. `now`: the server's clock, when it is not the wall's."""
-    intake, reporter = parse_intake({
-        "channel": DEMO_CHANNEL, "channel_ticket_id": f"demo-{datetime.now(UTC):%Y%m%d%H%M%S%f}",
-        "category": "illegal_construction", "title": "院内私搭乱建",
-        "description": "多福巷5号院内有人搭建彩钢板房，占用消防通道",
-        "location": {"grid_id": "grid-a1-1", "address": "多福巷5号院"},
-        "reporter": {"name": DEMO_REPORTER[0], "phone": DEMO_REPORTER[1]}, "reported_at": now or datetime.now(UTC),
-    })  # fmt: skip
-    opened = await open_case(client, task_queue, intake, vault, reporter, policy=load_policy(settings.policy_dir))
-    h = opened.handle
-    view = opened.view or await ready(h)
-    step(f"受理 {h.id}，诉求人电话 {view.reporter.masked_phone}", view)
-    await demo_climb(h)
-    await demo_whistle(client, h)
-    reply = m.ReplyAction(actor=staff("street-a"), result="违建已联合拆除，消防通道恢复畅通")
-    step("街道办结", await send(h, "reply", reply, CaseView))
-    rate = m.RateAction(actor=Actor(role=Role.channel, id=DEMO_CHANNEL), level="satisfied", solved=True)
-    view = await send(h, "rate", rate, CaseView)
-    step(f"群众评价“满意、已解决”，{view.status_label}", view)
-    print("时间线：")
-    print_timeline(await h.query(CaseWorkflow.events))
-    print(ui_url(h.id))
-    return h.id
-
-
 @app.command()
 def demo() -> None:
     """演示：一件违法建设诉求从受理、上报、吹哨报到到销号（需先运行 make run）。"""
+    from scripts.demo import run_demo  # the story uses this module's helpers
+
     run(run_demo, settings.task_queue, default_vault())
 
 

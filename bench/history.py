@@ -28,10 +28,10 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 import logs
-import starter
 from bench.baseline import BaselineCase, BaselineWhistle
 from bench.common import report, temporal_server
 from models.whistle import whistle_workflow_id
+from scripts import demo
 from store.db import engine_for
 from store.vault import ReporterVault
 from worker import build_worker
@@ -71,7 +71,7 @@ def figures(history: History) -> dict[str, Any]:
 async def engine_demo(client: Client, db_url: str) -> tuple[History, History]:
     vault = ReporterVault(engine_for(db_url), "bench-vault-key")
     with contextlib.redirect_stdout(io.StringIO()):  # the demo narrates every step
-        case_id = await starter.run_demo(client, QUEUE, vault)
+        case_id = await demo.run_demo(client, QUEUE, vault)
     case = await client.get_workflow_handle(case_id).fetch_history()
     whistle = await client.get_workflow_handle(whistle_workflow_id(case_id, 1)).fetch_history()
     return case, whistle

@@ -17,6 +17,7 @@ import starter
 from models.case import CaseView, Outcome, Status
 from models.inputs import Actor, Role, WhistleAction
 from models.timeline import EventKind
+from scripts import demo
 from services.intake import case_handle
 from store.db import engine_for
 from store.vault import ReporterVault
@@ -24,7 +25,7 @@ from temporal_client import ui_url
 from tests.helpers import TASK_QUEUE, kinds, ready, server_now, start_case, supervisor, timeline, unit
 from workflows.case import CaseWorkflow
 
-NAME, PHONE = starter.DEMO_REPORTER
+NAME, PHONE = demo.DEMO_REPORTER
 
 
 def payload_text(history_json: str) -> str:
@@ -51,7 +52,7 @@ async def test_demo_closes_the_case_and_never_shows_the_reporter(
     caplog.set_level(logging.DEBUG)
     vault = ReporterVault(engine_for(db_url), "test-vault-key")
 
-    case_id = await starter.run_demo(client, TASK_QUEUE, vault, now=await server_now(client))
+    case_id = await demo.run_demo(client, TASK_QUEUE, vault, now=await server_now(client))
 
     handle = case_handle(client, case_id)
     view = await handle.query(CaseWorkflow.view)

@@ -4,20 +4,15 @@ The caller is the actor; the workflow's validator decides whether the action is 
 back as a 4xx with its Chinese message and machine code while the case stays as it was.
 """
 
-import asyncio
-import hashlib
 import inspect
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Body, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, create_model
-from temporalio.client import RPCTimeoutOrCancelledError, WorkflowHandle, WorkflowUpdateStage
-from temporalio.service import RPCError
 
 from api import metrics
 from api.deps import CurrentPrincipal, PartsDep, SessionDep, TemporalDep, readable
@@ -29,7 +24,7 @@ from models.case import CaseView
 from models.errors import ErrorCode
 from models.whistle import WhistleView, whistle_workflow_id
 from services import queries
-from temporal_client import RETRYABLE_RPC
+from services.actions import NotTaken, perform
 
 router = APIRouter(prefix="/cases", tags=["actions"])
 log = structlog.get_logger(__name__)
@@ -83,54 +78,6 @@ def in_progress(request_id: str) -> JSONResponse:
     return JSONResponse(body.model_dump(exclude_none=True), status_code=202, headers=again_with(request_id))
 
 
-async def perform(
-    handle: WorkflowHandle[Any, Any],
-    spec: ActionSpec[m.Action],
-    action: m.Action,
-    content: str,
-    request_id: str,
-    wait: float,
-) -> BaseModel | None:
-    """The update's result within `wait` seconds however the worker fares: None when the case took the action
-    but did not finish it in time; `busy` or `unavailable` when it was not taken (it may be sent again).
-
-    Its Temporal update id is the action, the request id and `content` (who, what): the same request sent again
-    joins the first (Temporal keeps one update per id) and gets its outcome; a corrected body is a new update.
-    """
-    digest = hashlib.sha256(content.encode()).hexdigest()[:16]
-    update_id = f"{spec.name}:{request_id}:{digest}"
-    loop = asyncio.get_running_loop()
-    end = loop.time() + wait
-    try:
-        async with asyncio.timeout(wait):
-            update = await handle.start_update(
-                spec.update,
-                action,
-                id=update_id,
-                result_type=WhistleView if spec.whistle else CaseView,
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                rpc_timeout=timedelta(seconds=wait),
-            )
-    except (TimeoutError, RPCTimeoutOrCancelledError) as err:
-        # Not taken by the case in time (no worker answered): the same request may be sent again.
-        raise busy(request_id) from err
-    except RPCError as err:
-        if err.status in RETRYABLE_RPC:
-            raise unavailable(request_id) from err
-        raise
-    left = max(end - loop.time(), 0.1)
-    try:
-        async with asyncio.timeout(left):
-            result: BaseModel = await update.result(rpc_timeout=timedelta(seconds=left))
-    except (TimeoutError, RPCTimeoutOrCancelledError):
-        return None
-    except RPCError as err:
-        if err.status in RETRYABLE_RPC:
-            return None  # taken by the case, which goes on; the result is there to fetch
-        raise
-    return result
-
-
 def make_endpoint(spec: ActionSpec[m.Action]) -> Callable[..., Any]:
     body_type = body_model(spec.model, EXAMPLES.get(spec.name.value))
     optional = not any(f.is_required() for f in body_type.model_fields.values())
@@ -156,7 +103,10 @@ def make_endpoint(spec: ActionSpec[m.Action]) -> Callable[..., Any]:
         handle = temporal.get_workflow_handle(workflow_id)
         wait = kw["parts"].settings.action_wait_seconds
         content = f"{actor.label()}|{body.model_dump_json()}"
-        result = await perform(handle, spec, action, content, request_id, wait)
+        try:
+            result = await perform(handle, spec, action, content, request_id, wait)
+        except NotTaken as err:
+            raise (unavailable if err.unreachable else busy)(request_id) from err
         if result is None:
             return in_progress(request_id)
         metrics.ACTIONS.labels(action=spec.name.value).inc()

@@ -18,7 +18,6 @@ from temporalio.service import RPCError
 
 from api.deps import PartsDep, SessionDep, TemporalDep, readable
 from api.errors import ApiError, from_rpc, from_update
-from api.routes.actions import perform
 from console import forms, web
 from console.accounts import User
 from console.routes.board import board_panel
@@ -29,6 +28,7 @@ from models.errors import ErrorCode
 from models.inputs import Action, with_units
 from models.tables import CaseRow
 from models.whistle import whistle_workflow_id
+from services.actions import NotTaken, perform
 
 router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)
 
@@ -114,8 +114,8 @@ async def _act(
         except WorkflowUpdateFailedError as err:
             refused = from_update(err)
             feedback.error, status = refused.message, refused.status
-        except ApiError as err:  # not taken in time; the same form, sent again, is the same request
-            feedback.error, status = NOT_TAKEN, err.status
+        except NotTaken:  # the same form, sent again, is the same request
+            feedback.error, status = NOT_TAKEN, 503
         except RPCError as err:
             refused = from_rpc(err)
             feedback.error, status = refused.message, refused.status

@@ -23,6 +23,7 @@ import starter
 from api.errors import from_rpc
 from config import Settings
 from console.accounts import DEMO_PASSWORD
+from models.case import CaseView, Status
 from models.errors import ErrorCode
 from models.intake import case_id_for
 from models.tables import CaseRow
@@ -34,7 +35,7 @@ from store.vault import ReporterVault
 from tests.api.conftest import Stack, api_with, key, serve
 from tests.api.test_open311 import BASE, form
 from tests.conftest import register_search_attributes
-from tests.helpers import intake
+from tests.helpers import intake, unit
 from tests.servers import dev_server
 from worker import build_worker
 
@@ -259,6 +260,30 @@ async def test_a_console_action_while_no_worker_answers_says_try_again_and_is_do
             again = await api.post(f"/console/cases/{case_id}/act/sign", data=form)
             assert again.status_code == 303, again.text
             timeline = await api.get(f"/cases/{case_id}/timeline", headers=key("supervisor-12345"))
+    assert [e["kind"] for e in timeline.json()["data"]].count("sign") == 1
+    await stack.temporal.get_workflow_handle(case_id).terminate("test over")
+
+
+async def test_a_cli_action_while_no_worker_answers_says_so_within_the_wait(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`starter.py act` while no worker runs: it ends within the action wait saying the action was not done in
+    time (it used to wait for a worker without end); sent again once a worker is back, the case is signed, once."""
+    queue, worker = own_queue(stack)
+    async with api_with(stack, task_queue=queue) as api:
+        async with worker():
+            case_id = await open_street_case(api)
+        sign = starter.build_action("sign", unit("grid-a1-1"), [], None, None)
+        with pytest.raises(typer.Exit) as ended:
+            await asyncio.wait_for(starter.act_case(stack.temporal, case_id, *sign, None, wait=1.0), 30)
+        said = capsys.readouterr().err
+        assert ended.value.exit_code == 1 and "未能及时完成" in said, said
+        request_id = re.search(r"--request-id (\S+)", said)
+        assert request_id is not None, said
+        async with worker():
+            view = await starter.act_case(stack.temporal, case_id, *sign, None, request_id=request_id.group(1))
+            timeline = await api.get(f"/cases/{case_id}/timeline", headers=key("supervisor-12345"))
+    assert isinstance(view, CaseView) and view.status is Status.handling
     assert [e["kind"] for e in timeline.json()["data"]].count("sign") == 1
     await stack.temporal.get_workflow_handle(case_id).terminate("test over")
 
