@@ -102,3 +102,52 @@ def test_an_escalation_summary_that_misses_says_what_limits_it() -> None:
     assert "fell due within 38.2 s (26 a second)" in missed and "within 40 s of the first (25 a second)" in missed
     assert "(above them)" in summary(result(1.8, 1.2))
     assert "What limits it" not in summary(result(0.9, 2.0))
+
+
+def test_the_same_calls_are_read_off_a_case_s_history_update_by_update() -> None:
+    from temporalio.api.common.v1 import Payload
+    from temporalio.api.enums.v1 import EventType as T
+    from temporalio.api.history.v1 import HistoryEvent
+
+    from bench.same_calls import StepCalls, calls_of
+
+    def event(kind: int, **attributes: Any) -> HistoryEvent:
+        return HistoryEvent(event_type=kind, **attributes)  # type: ignore[arg-type]
+
+    def answered(n: int) -> HistoryEvent:
+        e = event(T.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)
+        e.workflow_execution_update_completed_event_attributes.outcome.success.payloads.append(Payload(data=b"v" * n))
+        return e
+
+    def upserted(*names: str) -> HistoryEvent:
+        e = event(T.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES)
+        for name in names:
+            e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields[name].data = b"1"
+        return e
+
+    completed = event(T.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
+    completed.workflow_execution_completed_event_attributes.result.payloads.append(Payload(data=b"r" * 7))
+    history = [
+        event(T.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED),
+        event(T.EVENT_TYPE_TIMER_STARTED),  # before any update: not an update's call
+        event(T.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED),
+        event(T.EVENT_TYPE_MARKER_RECORDED),
+        upserted("CaseStatus", "CaseUnit"),
+        event(T.EVENT_TYPE_TIMER_STARTED),
+        answered(30),
+        event(T.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED),
+        event(T.EVENT_TYPE_MARKER_RECORDED),
+        answered(40),
+        # a timer moved in the same workflow task, after the answer: still this update's
+        event(T.EVENT_TYPE_TIMER_CANCELED),
+        event(T.EVENT_TYPE_TIMER_STARTED),
+        completed,
+    ]
+    calls = calls_of(history, [500, 600])
+    assert calls.steps == [
+        StepCalls(
+            local_activities=1, record_bytes=500, upserted=["CaseStatus", "CaseUnit"], timers_started=1, answer_bytes=30
+        ),
+        StepCalls(local_activities=1, record_bytes=600, timers_cancelled=1, timers_started=1, answer_bytes=40),
+    ]
+    assert calls.result_bytes == 7
