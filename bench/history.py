@@ -137,8 +137,8 @@ async def run() -> dict[str, Any]:
 
 
 KINDS = (
-    ("workflow tasks (scheduled, started, completed)", ("workflow_task_scheduled", "workflow_task_started",
-                                                        "workflow_task_completed")),
+    ("workflow tasks (scheduled, started, completed or failed)", ("workflow_task_scheduled", "workflow_task_started",
+                                                                  "workflow_task_completed", "workflow_task_failed")),
     ("updates (accepted, completed)", ("workflow_execution_update_accepted", "workflow_execution_update_completed")),
     ("signals from the whistle", ("workflow_execution_signaled",)),
     ("signals to the case", ("signal_external_workflow_execution_initiated", "external_workflow_execution_signaled")),
