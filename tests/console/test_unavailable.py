@@ -59,6 +59,15 @@ async def test_a_sign_while_no_worker_answers_says_so_on_the_form_and_is_done_on
     panel = f"{console.base}/console/board/cases/{opened.handle.id}"
     await board.evaluate("url => htmx.ajax('GET', url, {source: '#board-panel', target: '#board-panel'})", panel)
     await expect(board.locator("#board-panel [role=alert]")).to_contain_text("请稍后重试", timeout=20_000)
+    # What reads the read model alone answers as ever: the grid's inbox still lists the case to sign, the board
+    # refreshes, and the statistics show.
+    inbox = await console.login("grid-a1-1")
+    await inbox.goto(f"{console.base}/console/inbox")
+    await expect(inbox.locator(f"#inbox-sign li[data-case='{opened.handle.id}']")).to_be_visible()
+    await console.close(inbox)
+    for path in ("/console/board/part", "/console/stats"):
+        shown = await board.request.get(f"{console.base}{path}")
+        assert shown.ok and "请稍后重试" not in await shown.text(), path
 
     # Once the worker is back, the same form sent again (as a person would, with the page's own fields) is the
     # same request: done, and once, though the case may have taken the first one meanwhile.
