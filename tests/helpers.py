@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
 
 from models.inputs import ActionT, Actor, Role, with_units
 from models.intake import Intake, Location, ReporterRef
-from models.timeline import CaseEvent, EventKind
+from models.timeline import CaseEvent, DeadlineKind, EventKind
 from policy import load_policy
 from services.intake import start_workflow, wait_ready
 from workflows.case import CaseWorkflow
@@ -70,6 +71,18 @@ async def start_case(
 def sent(action: ActionT) -> ActionT:
     """An action as every sender sends it: with the chains of the units it names, from the shipped directory."""
     return with_units(action, load_policy().directory)
+
+
+def missed(events: list[CaseEvent], kind: DeadlineKind) -> list[str | None]:
+    """The units charged with a miss of `kind`, in the order the misses came."""
+    return [e.unit_id for e in events if e.kind is EventKind.overdue and e.deadline and e.deadline.kind is kind]
+
+
+async def sleep_past(env: WorkflowEnvironment, h: WorkflowHandle[CaseWorkflow, Any], kind: DeadlineKind) -> None:
+    """Skip the test server's time to a minute past the case's open deadline of `kind`."""
+    view = await h.query(CaseWorkflow.view)
+    due = next(d.due_at for d in view.deadlines if d.kind is kind and d.closed_at is None)
+    await env.sleep(due - await server_now(env.client) + timedelta(minutes=1))
 
 
 async def server_now(client: Client) -> datetime:

@@ -19,9 +19,9 @@ from models.case import Outcome, Status
 from models.inputs import CloseAction, EscalateAction, ExtendAction, RedispatchAction, ReplyAction, SignAction
 from models.policy import Limit, LimitUnit
 from models.tables import NotificationRow
-from models.timeline import CaseEvent, DeadlineKind, EventKind
+from models.timeline import DeadlineKind, EventKind
 from policy import POLICY_DIR
-from tests.helpers import ready, server_now, start_case, supervisor, timeline, unit
+from tests.helpers import missed, ready, sleep_past, start_case, supervisor, timeline, unit
 from workflows.case import CaseWorkflow
 
 GRID, COMM, STREET = unit("grid-a1-1"), unit("comm-a1"), unit("street-a")
@@ -31,16 +31,6 @@ SUPERVISOR = "supervisor-12345"
 def notices(engine: Engine, case_id: str) -> list[NotificationRow]:
     with Session(engine) as s:
         return list(s.exec(select(NotificationRow).where(NotificationRow.case_id == case_id)).all())
-
-
-def missed(events: list[CaseEvent], kind: DeadlineKind) -> list[str | None]:
-    return [e.unit_id for e in events if e.kind is EventKind.overdue and e.deadline and e.deadline.kind is kind]
-
-
-async def sleep_past(env: WorkflowEnvironment, h: WorkflowHandle[CaseWorkflow, Any], kind: DeadlineKind) -> None:
-    view = await h.query(CaseWorkflow.view)
-    due = next(d.due_at for d in view.deadlines if d.kind is kind and d.closed_at is None)
-    await env.sleep(due - await server_now(env.client) + timedelta(minutes=1))
 
 
 async def climbed_by_hand(client: Client, ticket: str, category: str) -> WorkflowHandle[CaseWorkflow, Any]:

@@ -11,7 +11,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from models.case import Outcome
+from models.case import Outcome, Status
 from models.inputs import (
     ContactAction,
     EscalateAction,
@@ -26,7 +26,19 @@ from models.inputs import (
 from models.payloads import DepartmentRating
 from models.policy import WhistleKind
 from models.timeline import DeadlineKind, EventKind
-from tests.helpers import channel, kinds, ready, sent, start_case, timeline, unit, whistled_at_street
+from tests.helpers import (
+    channel,
+    kinds,
+    missed,
+    ready,
+    sent,
+    sleep_past,
+    start_case,
+    timeline,
+    unit,
+    until,
+    whistled_at_street,
+)
 from workflows.case import CaseWorkflow
 from workflows.whistle import WhistleWorkflow
 
@@ -188,3 +200,44 @@ async def test_what_one_whistle_task_tells_reaches_the_case_in_one_signal(
     assert await signals_to_the_case(h, 7) == ["whistle_notes"] * 7
     assert kinds(await timeline(h))[-2:] == [EventKind.rate_departments, EventKind.whistle_closed]
     await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=STREET, result="违建已拆除"))
+
+
+async def test_a_street_whose_slice_runs_out_during_its_whistle_keeps_the_case(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    # The whistler stays the lead (DOMAIN.md, 吹哨): its miss is charged, and the case stays to be finished with the
+    # departments it summoned; the supervisor's queue is for a street that neither whistled nor replied.
+    h, w = await whistled_at_street(env, client, ticket, WhistleKind.hard, ["dept-enforcement"])
+    await w.execute_update(WhistleWorkflow.report, ReportAction(actor=ENFORCE))
+    await sleep_past(env, h, DeadlineKind.tier)
+    events = await timeline(h)
+    assert missed(events, DeadlineKind.tier) == ["street-a"]
+    assert EventKind.to_supervisor not in kinds(events)
+    view = await h.query(CaseWorkflow.view)
+    assert view.holder == "street-a" and view.status is Status.handling
+
+    await w.execute_update(
+        WhistleWorkflow.release, ReleaseAction(actor=STREET, department="dept-enforcement", note="违建已拆除")
+    )
+    rating = DepartmentRating(department="dept-enforcement", speed=4, cooperation=4, result=4)
+    await w.execute_update(WhistleWorkflow.rate, RateDepartmentsAction(actor=STREET, ratings=[rating]))
+
+    async def may_reply() -> bool:  # once the whistle's end has reached the case
+        return "reply" in await h.query(CaseWorkflow.available_actions, STREET)
+
+    await until(may_reply, timeout=10)
+    replied = await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=STREET, result="违建已拆除"))
+    assert replied.status is Status.replied and replied.holder == "street-a"
+
+
+async def test_a_community_whose_slice_runs_out_during_its_whistle_is_not_escalated(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    h = await signed_at_community(client, ticket)
+    call = WhistleAction(actor=unit("comm-a1"), kind=WhistleKind.hard, departments=["dept-police"], reason="夜间施工")
+    await h.execute_update(CaseWorkflow.whistle, sent(call))
+    await sleep_past(env, h, DeadlineKind.tier)
+    events = await timeline(h)
+    assert missed(events, DeadlineKind.tier) == ["comm-a1"]
+    assert EventKind.auto_escalate not in kinds(events)
+    assert (await h.query(CaseWorkflow.view)).holder == "comm-a1"

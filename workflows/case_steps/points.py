@@ -19,6 +19,8 @@ from workflows.case_context import CaseContext
 from workflows.case_steps import rating, supervisor_queue
 from workflows.deadlines import Point, ref
 
+WHISTLER_LEADS_PATCH = "whistler-leads-past-its-slice"
+
 
 async def fire_due(c: CaseContext) -> None:
     if c.s.status in (Status.closed, Status.suspended):
@@ -33,9 +35,11 @@ async def fire_due(c: CaseContext) -> None:
             c.event(EventKind.urge, SYSTEM, d.unit_id, say.urged(c, d), deadline=ref(d))
         elif item.point is Point.miss:
             d.missed_by = d.unit_id
+            leads = _whistler_leads(c, d)
             c.event(EventKind.overdue, SYSTEM, d.unit_id, say.overdue(c, d), deadline=ref(d))
-            c.event(EventKind.supervise, SYSTEM, d.unit_id, say.supervised_overdue(c, d))
-            await _missed(c, d)
+            c.event(EventKind.supervise, SYSTEM, d.unit_id, say.supervised_overdue(c, d, whistler_leads=leads))
+            if not leads:
+                await _missed(c, d)
         else:
             c.event(EventKind.public_notice, SYSTEM, d.unit_id, say.publicly_noticed(c, d), deadline=ref(d))
     await c.project()
@@ -48,6 +52,21 @@ async def _rating_window(c: CaseContext, d: Deadline, point: Point) -> None:
     elif point is Point.miss:
         d.missed = False  # nobody missed it: the case closes as 未评价
         await rating.window_passed(c)
+
+
+def _whistler_leads(c: CaseContext, d: Deadline) -> bool:
+    """A slice that runs out while its holder leads a whistle moves nothing: the whistler stays the lead until
+    the departments it summoned are released (DOMAIN.md, 吹哨), charged with its miss. So does a street's that
+    whistled: the supervisor's queue is for a street that neither whistled nor replied. A case that ran the other
+    way before this rule replays as recorded (`WHISTLER_LEADS_PATCH`)."""
+    if d.kind is not DeadlineKind.tier or d.unit_id != c.s.holder:
+        return False
+    if next_tier(c.policy.directory, d.unit_id) is not None:
+        leads = c.s.active_whistle is not None
+    else:
+        whistled = any(w.whistler == d.unit_id for w in c.s.whistles)
+        leads = whistled and supervisor_queue.goes_to_supervisor(c, d.unit_id)
+    return leads and workflow.patched(WHISTLER_LEADS_PATCH)
 
 
 async def _missed(c: CaseContext, d: Deadline) -> None:
