@@ -83,22 +83,40 @@ class LimitUnit(StrEnum):
     working_days = "working_days"
 
 
+UNIT_NAME: dict[LimitUnit, str] = {
+    LimitUnit.minutes: "分钟",
+    LimitUnit.hours: "小时",
+    LimitUnit.days: "天",
+    LimitUnit.working_hours: "个工作小时",
+    LimitUnit.working_days: "个工作日",
+}
+LONGEST: dict[LimitUnit, float] = {
+    LimitUnit.minutes: 366 * 24 * 60,
+    LimitUnit.hours: 366 * 24,
+    LimitUnit.days: 366,
+    LimitUnit.working_hours: 250 * 8,
+    LimitUnit.working_days: 250,
+}
+"""A year in each unit: no limit, extension or 督办延期 is longer (a longer wait is 挂账, with its reason), so
+working-day arithmetic never walks centuries, nor overflows a date, inside a workflow task."""
+
+
 class Limit(Frozen):
     """A time limit such as "4 working hours" or "30 minutes"."""
 
     amount: float = Field(gt=0)
     unit: LimitUnit
 
+    @model_validator(mode="after")
+    def _at_most_a_year(self) -> Limit:
+        longest = LONGEST[self.unit]
+        if self.amount > longest:
+            raise ValueError(f"时限不能超过一年（至多{longest:g}{UNIT_NAME[self.unit]}），更长的须挂账并写明原因")
+        return self
+
     def __str__(self) -> str:
-        names = {
-            LimitUnit.minutes: "分钟",
-            LimitUnit.hours: "小时",
-            LimitUnit.days: "天",
-            LimitUnit.working_hours: "个工作小时",
-            LimitUnit.working_days: "个工作日",
-        }
         amount = int(self.amount) if self.amount == int(self.amount) else self.amount
-        return f"{amount}{names[self.unit]}"
+        return f"{amount}{UNIT_NAME[self.unit]}"
 
 
 class ClassLimits(Frozen):

@@ -210,3 +210,17 @@ def test_fingerprint_follows_file_bytes(tmp_path: Path) -> None:
     edited = load_policy(target)
     assert edited.version.split("+")[0] == load_policy().version.split("+")[0]
     assert edited.version != load_policy().version
+
+
+def test_no_limit_is_longer_than_a_year() -> None:
+    from pydantic import ValidationError
+
+    from models.errors import input_problem
+    from models.policy import Limit, LimitUnit
+
+    assert Limit(amount=250, unit=LimitUnit.working_days).amount == 250
+    assert Limit(amount=366, unit=LimitUnit.days).amount == 366
+    for amount, unit in ((251, LimitUnit.working_days), (367, LimitUnit.days), (1e300, LimitUnit.minutes)):
+        with pytest.raises(ValidationError) as err:
+            Limit(amount=amount, unit=unit)
+        assert "不能超过一年" in input_problem(err.value.errors()[0]), err.value
