@@ -206,3 +206,16 @@ async def test_a_whistle_in_progress_holds_suspend_and_reply_back(
     await refused(h, CaseWorkflow.suspend, SuspendAction(actor=street, reason="吹哨中挂账"), "WhistleActive", "挂账")
     await refused(h, CaseWorkflow.reply, ReplyAction(actor=street, result="吹哨中办结"), "WhistleActive", "事不完")
     await refused(h, CaseWorkflow.escalate, EscalateAction(actor=street, reason="上报"), "WhistleActive", "上报")
+
+
+async def test_a_case_is_never_sent_to_the_district_or_the_supervisor_to_work(client: Client, ticket: str) -> None:
+    # They oversee; no one there signs or replies, so a case sent there could never move again.
+    h = await start_case(client, ticket, category="exposed_rubbish")
+    await ready(h)
+    for target in ("district", "supervisor-12345"):
+        move = RedispatchAction(actor=supervisor(), to_unit=target, reason="改派")
+        await refused(h, CaseWorkflow.redispatch, move, "InvalidInput", "不承办诉求")
+    await h.execute_update(CaseWorkflow.return_case, ReturnAction(actor=unit("grid-a1-1"), reason="不属本网格"))
+    for target in ("district", "supervisor-12345"):
+        decision = ReturnDecision(actor=unit("comm-a1"), approve=True, to_unit=target, reason="同意")
+        await refused(h, CaseWorkflow.decide_return, decision, "InvalidInput", "不承办诉求")

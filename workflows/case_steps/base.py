@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from models.errors import ErrorCode
 from models.inputs import Action, Actor, NamesUnits
-from models.policy import Directory
+from models.policy import Directory, Tier
 from workflows.case_context import CaseContext
 from workflows.common import reject
 
@@ -38,6 +38,14 @@ class Step(Generic[A]):
 def no_whistle(c: CaseContext, what: str) -> None:
     if c.s.active_whistle is not None:
         raise reject(ErrorCode.whistle_active, f"吹哨进行中，不能{what}")
+
+
+def works_cases(directory: Directory, unit_id: str) -> None:
+    """改派 and 退单 send a case to a unit that works it: a grid, community, street or department. The district and
+    the supervisor oversee; no one there signs or replies, so a case sent there could never move again."""
+    unit = directory.get(unit_id)
+    if unit is not None and unit.tier is Tier.district:
+        raise reject(ErrorCode.invalid_input, f"{unit.name}不承办诉求，不能改派至此")
 
 
 def known_units(c: CaseContext, a: NamesUnits) -> Directory:

@@ -10,7 +10,7 @@ from models.timeline import EventKind
 from rules.routing import approver
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
-from workflows.case_steps.base import Step, known_units, no_whistle
+from workflows.case_steps.base import Step, known_units, no_whistle, works_cases
 from workflows.common import reject
 
 
@@ -31,7 +31,7 @@ def _check_decision(c: CaseContext, a: ReturnDecision) -> None:
         return
     if not a.to_unit:
         raise reject(ErrorCode.missing_field, "同意退单时须指定改派单位（to_unit）")
-    known_units(c, a)
+    works_cases(known_units(c, a), a.to_unit)
     assert c.s.pending_return is not None
     if a.to_unit == c.s.pending_return.unit_id:
         raise reject(ErrorCode.invalid_input, "改派单位不能是退单单位本身")
@@ -61,7 +61,7 @@ def _guard_redispatch(c: CaseContext, actor: Actor) -> None:
 
 
 def _check_redispatch(c: CaseContext, a: RedispatchAction) -> None:
-    known_units(c, a)
+    works_cases(known_units(c, a), a.to_unit)
     if a.to_unit == c.s.holder:
         raise reject(ErrorCode.invalid_input, "改派单位与当前承办单位相同")
 
