@@ -42,6 +42,7 @@ from workflows.timer import MovableTimer
 
 RECENT_REQUESTS = 200
 RULES_2026_12_PATCH = "case-rules-2026-12"
+PENDING_LAPSES_PATCH = "pending-lapses-when-case-moves"
 DEFAULT_UTC_OFFSET = timedelta(hours=8)
 """Cases opened before they carried their calendar were all Beijing time."""
 
@@ -189,10 +190,24 @@ class CaseContext:
         # An unsigned arrival that the case leaves is not a sign met; a tier left in time is.
         self.book.close(now, DeadlineKind.sign, cancel=True)
         self.book.close(now, DeadlineKind.tier)
+        self._lapse_asked(unit_id)
         self.s.holder, self.s.tier, self.s.status = unit_id, tier, status
         reply = self.book.find(DeadlineKind.reply)
         if self.charged and reply is not None:
             reply.unit_id = unit_id
+
+    def _lapse_asked(self, unit_id: str) -> None:
+        """A 退单 or 延期 a unit asked for lapses once the case moves away from it: it asked about work no longer its
+        own, and the approver it named may now hold the case. Cases that moved before this rule replay as they
+        were recorded (`PENDING_LAPSES_PATCH`)."""
+        s = self.s
+        stale_return = s.pending_return is not None and s.pending_return.unit_id != unit_id
+        stale_extension = s.pending_extension is not None and s.pending_extension.unit_id != unit_id
+        if (stale_return or stale_extension) and workflow.patched(PENDING_LAPSES_PATCH):
+            if stale_return:
+                s.pending_return = None
+            if stale_extension:
+                s.pending_extension = None
 
     async def close(self, outcome: Outcome, actor: Actor, text: str) -> None:
         now = workflow.now()
