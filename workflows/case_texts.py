@@ -227,10 +227,13 @@ def street_out_of_time(c: CaseContext, unit_id: str, supervisor: str) -> Line:
     )
 
 
-def extended_by_supervisor(
-    c: CaseContext, unit_id: str, amount: Limit, reason: str, reply_due: datetime | None
-) -> Line:
-    until = f"，办结时限延至{c.local(reply_due)}" if reply_due else ""
+def extended_by_supervisor(c: CaseContext, unit_id: str, amount: Limit, reason: str, reply: Deadline | None) -> Line:
+    if reply is None:
+        until = ""
+    elif reply.missed:  # a limit already missed is not moved: the miss stands
+        until = f"，办结时限已于{c.local(reply.due_at)}届满"
+    else:
+        until = f"，办结时限延至{c.local(reply.due_at)}"
     return Line(
         f"督办延期{amount}，退回{c.name(unit_id)}办理{until}：{reason}",
         (_to(unit_id, f"【督办延期】{c.brief()}：再给{amount}{until}"),),

@@ -15,6 +15,8 @@ from workflows.case_steps.base import Step
 from workflows.common import reject
 from workflows.deadlines import ref
 
+MISS_STANDS_PATCH = "extension-after-a-miss-is-a-new-limit"
+
 
 def _guard_request(c: CaseContext, actor: Actor) -> None:
     if c.s.pending_extension is not None:
@@ -45,7 +47,15 @@ async def _decide(c: CaseContext, a: ExtensionDecision) -> None:
     moved = [d for d in c.s.open_deadlines() if d.kind in (DeadlineKind.reply, DeadlineKind.tier)]
     plans = await c.plan(*((d.due_at, pending.amount) for d in moved))
     fraction = c.policy.supervision.urge_fraction
+    now = workflow.now()
     for d, extended in zip(moved, plans, strict=True):
+        if d.missed and workflow.patched(MISS_STANDS_PATCH):
+            # Approved after the limit passed: the miss stands as recorded (its 督办 went out), and the time granted
+            # is a limit of its own, from now.
+            c.book.close(now, d.kind, unit_id=d.unit_id)
+            urge_at = now + (extended.due_at - now) * fraction
+            c.book.add(d.kind, d.unit_id, now, extended.model_copy(update={"urge_at": urge_at}))
+            continue
         d.due_at, d.notice_at, d.urged = extended.due_at, extended.notice_at, False
         d.urge_at = d.started_at + (extended.due_at - d.started_at) * fraction
     reply = c.book.find(DeadlineKind.reply)

@@ -42,16 +42,18 @@ async def _extend(c: CaseContext, a: ExtendAction) -> None:
     if reply is not None and len(plans) == 2:
         reply.due_at, reply.notice_at, reply.urged = plans[1].due_at, plans[1].notice_at, False
         reply.urge_at = reply.started_at + (plans[1].due_at - reply.started_at) * c.policy.supervision.urge_fraction
-    if stuck.status is Status.dispatched:
-        (sign,) = await c.plan((now, c.policy.limits.sign))
-        c.book.add(DeadlineKind.sign, stuck.unit_id, now, sign)
     c.event(
         EventKind.extension_approved,
         a.actor,
         stuck.unit_id,
-        say.extended_by_supervisor(c, stuck.unit_id, a.amount, a.reason, reply.due_at if reply else None),
+        say.extended_by_supervisor(c, stuck.unit_id, a.amount, a.reason, reply),
         deadline=ref(reply) if reply else None,
     )
+    if stuck.status is Status.dispatched:
+        # Back at a street that never signed: an arrival, which 响应率 counts with the sign that answers it.
+        (sign,) = await c.plan((now, c.policy.limits.sign))
+        c.book.add(DeadlineKind.sign, stuck.unit_id, now, sign)
+        c.event(EventKind.dispatch, SYSTEM, stuck.unit_id, say.assigned(c, stuck.unit_id))
 
 
 EXTEND = Step(_extend)
