@@ -52,6 +52,7 @@ from models.inputs import (
 )
 from models.payloads import DepartmentRating
 from models.policy import Limit, LimitUnit, WhistleKind
+from models.timeline import DeadlineKind
 from policy import load_policy
 from services.intake import start_options
 from store.db import engine_for
@@ -63,6 +64,7 @@ from tests.helpers import (
     ready,
     sent,
     server_now,
+    sleep_past,
     start_case,
     supervisor,
     unit,
@@ -252,6 +254,47 @@ async def continued(env: WorkflowEnvironment, client: Client) -> None:
     (HERE / "case_continued_last_run.json").write_text((await last.fetch_history()).to_json())
 
 
+async def late_and_lapsed(env: WorkflowEnvironment, client: Client) -> None:
+    """A street's slice runs out during its whistle (the whistler stays the lead); a 延期 approved after the limit
+    passed (a limit of its own); a 退单 left undecided lapses as the slice runs out and the case climbs."""
+    h, w = await whistled_at_street(env, client, f"rec-{uuid.uuid4().hex[:8]}", WhistleKind.hard, ["dept-police"])
+    street, police = unit("street-a"), unit("dept-police")
+    await w.execute_update(WhistleWorkflow.report, ReportAction(actor=police))
+    await sleep_past(env, h, DeadlineKind.tier)
+    await w.execute_update(WhistleWorkflow.release, ReleaseAction(actor=street, department="dept-police", note="完成"))
+    rating = DepartmentRating(department="dept-police", speed=4, cooperation=4, result=4)
+    await w.execute_update(WhistleWorkflow.rate, RateDepartmentsAction(actor=street, ratings=[rating]))
+    await w.result()
+    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=street, result="违建已拆除"))
+    await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
+    await h.result()
+    (HERE / "case_whistler_leads_past_its_slice.json").write_text((await h.fetch_history()).to_json())
+
+    g, comm = unit("grid-a1-1"), unit("comm-a1")
+    h = await start_case(client, f"rec-{uuid.uuid4().hex[:8]}", category="exposed_rubbish")
+    await ready(h)
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=g))
+    more = Limit(amount=2, unit=LimitUnit.working_hours)
+    await h.execute_update(CaseWorkflow.request_extension, ExtensionRequest(actor=g, amount=more, reason="等车"))
+    await sleep_past(env, h, DeadlineKind.reply)
+    await h.execute_update(CaseWorkflow.decide_extension, ExtensionDecision(actor=comm, approve=True, reason="同意"))
+    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=g, result="已清运"))
+    await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
+    await h.result()
+    (HERE / "case_extension_after_a_miss.json").write_text((await h.fetch_history()).to_json())
+
+    h = await start_case(client, f"rec-{uuid.uuid4().hex[:8]}", category="street_vending")
+    await ready(h)
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=g))
+    await h.execute_update(CaseWorkflow.return_case, ReturnAction(actor=g, reason="不属本网格"))
+    await sleep_past(env, h, DeadlineKind.tier)
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=comm))
+    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=comm, result="已劝离"))
+    await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
+    await h.result()
+    (HERE / "case_return_lapsed.json").write_text((await h.fetch_history()).to_json())
+
+
 @workflow.defn(name="Case")
 class CaseThatWaitsFirst(CaseWorkflow):
     """A deliberately changed Case: it sleeps a second before intake. Its history must fail replay."""
@@ -295,6 +338,7 @@ STORIES: dict[str, Callable[[WorkflowEnvironment, Client], Awaitable[None]]] = {
     "supervisor_queue": supervisor_queue,
     "reopen_cap": reopen_cap,
     "continued": continued,
+    "late_and_lapsed": late_and_lapsed,
     "changed": changed,
 }
 

@@ -27,7 +27,9 @@ from temporalio.workflow import _Definition
 
 from models.case import RULES_2026_12
 from workflows.case import CaseWorkflow
-from workflows.case_context import RULES_2026_12_PATCH
+from workflows.case_context import PENDING_LAPSES_PATCH, RULES_2026_12_PATCH
+from workflows.case_steps.extension import MISS_STANDS_PATCH
+from workflows.case_steps.points import WHISTLER_LEADS_PATCH
 from workflows.whistle import WhistleWorkflow
 
 HERE = Path(__file__).parent.parent / "histories"
@@ -127,3 +129,9 @@ def test_every_update_and_signal_has_an_accepted_instance() -> None:
     assert signals <= seen_signals, signals - seen_signals
     continued = events(HERE / "case_continued_first_run.json", "WORKFLOW_EXECUTION_CONTINUED_AS_NEW")
     assert continued, "one run continued as new carrying its state"
+
+
+def test_every_patched_path_has_a_recording() -> None:
+    """Each rule a case takes behind a marker has a history that took it, replayed above."""
+    taken = {patch for path in HISTORIES for patch in patches(path)}
+    assert {RULES_2026_12_PATCH, PENDING_LAPSES_PATCH, MISS_STANDS_PATCH, WHISTLER_LEADS_PATCH} <= taken, taken
