@@ -190,6 +190,14 @@ class Category(Frozen):
     reply_limit: Limit | None = Field(default=None, description="the category's own limit, tighter than its class")
     whistle: bool = Field(default=False, description="usually needs departments summoned (综合执法, 多部门)")
 
+    def whole_case_limit(self, urgency: Urgency, limits: ClassLimits) -> Limit:
+        """The 办结 limit of a case of this category filed as `urgency` (whose class limits are `limits`): the
+        category's own within the class it was set for; a case filed in another class takes that class's, so an
+        emergency is never given the working hours of a general case, nor a downgraded one a limit before its sign."""
+        if self.reply_limit is not None and urgency is self.urgency:
+            return self.reply_limit
+        return limits.reply
+
     @model_validator(mode="after")
     def _owner_needs_unit(self) -> Category:
         if self.owner_rule is OwnerRule.owner and not self.owner_unit:

@@ -51,7 +51,7 @@ from models.inputs import (
     WithdrawAction,
 )
 from models.payloads import DepartmentRating
-from models.policy import Limit, LimitUnit, WhistleKind
+from models.policy import Limit, LimitUnit, Urgency, WhistleKind
 from models.timeline import DeadlineKind
 from policy import load_policy
 from services.intake import start_options
@@ -256,7 +256,8 @@ async def continued(env: WorkflowEnvironment, client: Client) -> None:
 
 async def late_and_lapsed(env: WorkflowEnvironment, client: Client) -> None:
     """A street's slice runs out during its whistle (the whistler stays the lead); a 延期 approved after the limit
-    passed (a limit of its own); a 退单 left undecided lapses as the slice runs out and the case climbs."""
+    passed (a limit of its own); a 退单 left undecided lapses as the slice runs out and the case climbs; a case
+    filed in another class than its category's (that class's 办结 limit)."""
     h, w = await whistled_at_street(env, client, f"rec-{uuid.uuid4().hex[:8]}", WhistleKind.hard, ["dept-police"])
     street, police = unit("street-a"), unit("dept-police")
     await w.execute_update(WhistleWorkflow.report, ReportAction(actor=police))
@@ -293,6 +294,14 @@ async def late_and_lapsed(env: WorkflowEnvironment, client: Client) -> None:
     await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
     await h.result()
     (HERE / "case_return_lapsed.json").write_text((await h.fetch_history()).to_json())
+
+    h = await start_case(client, f"rec-{uuid.uuid4().hex[:8]}", category="exposed_rubbish", urgency=Urgency.emergency)
+    await ready(h)
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=g))
+    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=g, result="已清运"))
+    await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
+    await h.result()
+    (HERE / "case_filed_in_another_class.json").write_text((await h.fetch_history()).to_json())
 
 
 @workflow.defn(name="Case")

@@ -29,6 +29,7 @@ from models.case import RULES_2026_12
 from workflows.case import CaseWorkflow
 from workflows.case_context import PENDING_LAPSES_PATCH, RULES_2026_12_PATCH
 from workflows.case_steps.extension import MISS_STANDS_PATCH
+from workflows.case_steps.intake import CLASS_LIMIT_PATCH
 from workflows.case_steps.points import WHISTLER_LEADS_PATCH
 from workflows.whistle import WhistleWorkflow
 
@@ -134,4 +135,5 @@ def test_every_update_and_signal_has_an_accepted_instance() -> None:
 def test_every_patched_path_has_a_recording() -> None:
     """Each rule a case takes behind a marker has a history that took it, replayed above."""
     taken = {patch for path in HISTORIES for patch in patches(path)}
-    assert {RULES_2026_12_PATCH, PENDING_LAPSES_PATCH, MISS_STANDS_PATCH, WHISTLER_LEADS_PATCH} <= taken, taken
+    patched = {RULES_2026_12_PATCH, PENDING_LAPSES_PATCH, MISS_STANDS_PATCH, WHISTLER_LEADS_PATCH, CLASS_LIMIT_PATCH}
+    assert patched <= taken, patched - taken

@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from models import payloads as pl
 from models.inputs import ReportAction, SignAction, SuperviseAction, UrgeAction
-from models.policy import Tier, WhistleKind
+from models.policy import Tier, Urgency, WhistleKind
 from models.timeline import DeadlineKind, EventKind
 from tests.helpers import ready, server_now, start_case, supervisor, timeline, unit, whistled_at_street
 from workflows.case import CaseWorkflow
@@ -126,3 +126,22 @@ async def test_an_emergency_whistle_wants_its_departments_within_30_minutes(
     assert (DeadlineKind.report, "util-water") in late
     view = await w.execute_update(WhistleWorkflow.report, ReportAction(actor=unit("util-water")))
     assert view.departments[0].late_report
+
+
+async def test_a_category_s_own_limit_holds_within_its_class_and_a_case_filed_in_another_class_takes_that_class_s(
+    client: Client, ticket: str
+) -> None:
+    # 暴露垃圾 (一般, its own 4 working hours) filed as 紧急 is due in the emergency class's 2 hours, not in 4 working
+    # hours; 电梯困人 (紧急, its own 30 minutes) filed as 一般 takes the general class's limits, so it is never due
+    # before its own sign limit.
+    rubbish = await start_case(client, f"{ticket}-r", category="exposed_rubbish", urgency=Urgency.emergency)
+    lift = await start_case(client, f"{ticket}-l", category="lift_entrapment", urgency=Urgency.general)
+    as_filed = await start_case(client, f"{ticket}-f", category="lift_entrapment")
+    for h in (rubbish, lift, as_filed):
+        await ready(h)
+    reply, sign = await deadline(rubbish, DeadlineKind.reply), await deadline(rubbish, DeadlineKind.sign)
+    assert reply.due_at - reply.started_at == timedelta(hours=2)
+    reply, sign = await deadline(lift, DeadlineKind.reply), await deadline(lift, DeadlineKind.sign)
+    assert reply.due_at > sign.due_at and reply.due_at - reply.started_at > timedelta(days=7)
+    reply = await deadline(as_filed, DeadlineKind.reply)
+    assert reply.due_at - reply.started_at == timedelta(minutes=30), "its own limit, in its own class"

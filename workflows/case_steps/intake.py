@@ -15,6 +15,8 @@ from workflows.case_context import CaseContext
 from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT
 from workflows.deadlines import ref
 
+CLASS_LIMIT_PATCH = "whole-case-limit-of-the-filed-class"
+
 
 async def receive(c: CaseContext, opened: OpenCaseResult | None) -> None:
     now = workflow.now()
@@ -38,6 +40,9 @@ async def receive(c: CaseContext, opened: OpenCaseResult | None) -> None:
     c.s.policy, c.s.routing = opened.policy, opened.routing
     p, routing = opened.policy, opened.routing
     reply_limit = p.category.reply_limit or p.limits.reply
+    in_class = p.category.whole_case_limit(p.urgency, p.limits)
+    if in_class != reply_limit and workflow.patched(CLASS_LIMIT_PATCH):
+        reply_limit = in_class  # filed in another class than its category's (cases before replay as recorded)
     dispatch_plan, reply_plan = await c.plan((intake.reported_at, p.limits.dispatch), (now, reply_limit))
     c.event(
         EventKind.intake,
