@@ -7,8 +7,9 @@ Figures count cases, not events (DOMAIN.md, "Who is charged, and how figures cou
   case at the unit counts once; a case sent back for 重办 arrives again)
 - 解决率 resolution_rate = cases the resident says are solved ÷ rated cases, 满意率 satisfaction_rate =
   (非常满意 + 满意 + 基本满意) ÷ rated cases, satisfaction_score = mean of 100/80/60/20/0: over the cases whose
-  final record (销号) falls in the period, each once by its final rating, charged to the unit that replied last;
-  a case closed 未评价 is outside the denominator
+  final record (销号) falls in the period (with no period: every case struck off; an open case, a reopened one
+  included, has no final rating), each once by its final rating, charged to the unit that replied last; a case
+  closed 未评价 is outside the denominator
 - 按时办结率 on_time_rate = cases the unit replied to on time (none of its replies in the period late) ÷ cases it
   replied to
 - 超期 overdue_count = cases with a miss charged to the unit; misses_by_kind counts the misses per deadline kind
@@ -251,9 +252,10 @@ def unit_stats(
         if lvl in RATING_SCORE:
             of(u).events["rating"] += n
 
-    # Final ratings: each case once, as its record (销号) stands, charged to the unit that replied last.
+    # Final ratings: each case once, as its record (销号) stands, charged to the unit that replied last. Only a
+    # struck-off case has a final rating: a reopened one still carries the rating its 重办 superseded.
     replier = col(CaseRow.replied_by)
-    final = window(CaseRow.closed_at, replier.in_(wanted))
+    final = window(CaseRow.closed_at, replier.in_(wanted), col(CaseRow.closed_at).is_not(None))
     for u, lvl, outcome, n in session.exec(
         select(replier, col(CaseRow.rating), col(CaseRow.outcome), func.count())
         .where(*final)

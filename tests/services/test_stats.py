@@ -168,3 +168,40 @@ def test_service_counts_cases_once_rates_ties_and_window(session: Session) -> No
     with pytest.raises(stats.StatsError) as err:
         stats.unit_stats(s, DIRECTORY, date_from=datetime(2025, 11, 3))
     assert err.value.field == "date_from"
+
+
+def test_without_a_period_only_closed_cases_count_by_their_rating(session: Session) -> None:
+    """A case rated 非常不满意 and reopened (重办) is still open: its rating is not final, with or without dates."""
+    s = session
+    add(s, "r", 0, EventKind.dispatch, "grid-x")
+    add(s, "r", 1, EventKind.sign, "grid-x", met=True)
+    add(s, "r", 2, EventKind.reply, "grid-x", met=True)
+    add(s, "r", 3, EventKind.rate, "grid-x", level="very_unsatisfied", solved="false")
+    add(s, "r", 4, EventKind.reopen, "grid-x")
+    add(s, "r", 5, EventKind.dispatch, "grid-x")
+    # The read model's row of a reopened case keeps the superseded rating until the case is struck off.
+    s.add(
+        CaseRow(
+            case_id="r",
+            channel="app",
+            channel_ticket_id="r",
+            category="x",
+            title="r",
+            grid_id="grid-x",
+            status="dispatched",
+            reported_at=T0,
+            replied_by="grid-x",
+            rating="very_unsatisfied",
+            solved=False,
+            reopen_count=1,
+        )
+    )
+    s.commit()
+
+    for start, end in ((None, None), (T0, T0 + timedelta(days=1))):
+        (gx,) = stats.unit_stats(s, DIRECTORY, unit_id="grid-x", date_from=start, date_to=end)
+        assert (gx.rated, gx.ratings_by_level, gx.solved) == (0, {}, 0), start
+        assert (gx.satisfaction_rate, gx.satisfaction_score, gx.resolution_rate) == (None, None, None), start
+        assert (gx.replied, gx.reopened, gx.rating_events) == (1, 1, 1), start
+        rows = stats.unit_stats(s, DIRECTORY, date_from=start, date_to=end)
+        assert stats.ranking(rows, stats.Metric.satisfaction_score) == [], start
