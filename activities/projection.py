@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, bindparam, false, update
 from sqlalchemy.engine import Connection, Engine
 
 from models import payloads as pl
@@ -49,6 +49,11 @@ class Projection:
             EventKind.release: update(wd).where(dept).values(released_at=bindparam("b_at")),
             EventKind.whistle_closed: update(wd).where(one).values(closed=True),
         }
+        # The case's 销号 takes down its whistles still running (撤回, 合并): the workflow cancels them, and a
+        # cancelled whistle tells the case nothing more, so its end is the case's.
+        self._whistles_end = (
+            update(wd).where((wd.c.case_id == bindparam("b_case")) & (wd.c.closed == false())).values(closed=True)
+        )
         self._rating = (
             update(wd)
             .where(dept)
@@ -117,6 +122,8 @@ class Projection:
             met = e.deadline.met if e.deadline else None
             key = {"b_case": case_id, "b_n": data.whistle, "b_unit": e.unit_id}
             conn.execute(self._whistle_steps[e.kind], {**key, "b_at": e.at, "b_met": met})
+        elif isinstance(data, pl.Closed):
+            conn.execute(self._whistles_end, {"b_case": case_id})
         elif isinstance(data, pl.DepartmentsRated) and data.ratings:
             conn.execute(
                 self._rating,

@@ -15,7 +15,10 @@ Figures count cases, not events (DOMAIN.md, "Who is charged, and how figures cou
 - 超期 overdue_count = cases with a miss charged to the unit; misses_by_kind counts the misses per deadline kind
 - 重办率 reopen_rate = cases reopened back to the unit ÷ cases it replied to
 - 吹哨率 whistle_rate = cases the unit whistled ÷ cases it signed (communities and streets only; null otherwise)
-- 报到率 report_rate = summonses reported within the report limit ÷ times summoned (each whistle once)
+- 报到率 report_rate = summonses reported within the report limit ÷ summonses that owed a report (each whistle
+  once). A summons whose whistle ended with its case (撤回, 合并, any 销号) before its report was due, unreported,
+  owed none: it is no missed 报到, and is counted apart as summons_ended. One its case ended after the report
+  was due, unreported, was missed; one reported counts as reported, in time or not
 - the whistlers' 1–5 ratings: mean speed, cooperation and result over the ratings given in the period
 
 Per-event figures a supervisor may still want keep their own names: `reply_events` (every reply, 重办 included)
@@ -36,6 +39,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement
+from sqlalchemy import case as sql_case
 from sqlmodel import Session, col, func, select
 
 from models.inputs import RATING_SCORE, UNSATISFIED
@@ -108,7 +112,10 @@ class UnitStats(BaseModel):
     escalated: int = Field(description="上报, by hand or automatically")
     auto_escalated: int = Field(description="超时自动上报")
     whistled: int = Field(description="吹哨：cases the unit whistled on")
-    summoned: int = Field(description="times the department was summoned by a whistle")
+    summoned: int = Field(description="times the department was summoned by a whistle and owed a 报到")
+    summons_ended: int = Field(
+        description="summonses its case's end (撤回, 合并, 销号) took down, unreported, before the report was due"
+    )
     reported: int = Field(description="报到：report events")
     reported_in_time: int = Field(description="report events within the report limit")
     reply_events: int = Field(description="every reply, 重办 included (per event)")
@@ -121,7 +128,7 @@ class UnitStats(BaseModel):
     on_time_rate: float | None = Field(description="按时办结率 = replied_on_time ÷ replied")
     reopen_rate: float | None = Field(description="重办率 = reopened ÷ replied")
     whistle_rate: float | None = Field(description="吹哨率 = whistled ÷ cases signed (communities and streets only)")
-    report_rate: float | None = Field(description="报到率 = reported_in_time ÷ summoned")
+    report_rate: float | None = Field(description="报到率 = reported_in_time ÷ summoned (summons_ended apart)")
     whistler_rating: WhistlerRating | None = Field(description="吹哨单位评价（速度/配合/效果）")
 
     def metric(self, metric: Metric) -> float | None:
@@ -275,12 +282,22 @@ def unit_stats(
 
     # Summonses and 双考核, from the departments each whistle summoned.
     summoned_unit = col(WhistleDepartmentRow.unit_id)
-    for u, n in session.exec(
-        select(summoned_unit, func.count())
+    report_due, case_closed = col(WhistleDepartmentRow.report_due), col(CaseRow.closed_at)
+    ended_owing_nothing = sql_case(
+        (
+            col(WhistleDepartmentRow.checked_in_at).is_(None) & report_due.is_not(None) & (case_closed < report_due),
+            1,
+        ),
+        else_=0,
+    )
+    for u, n, ended in session.exec(
+        select(summoned_unit, func.count(), func.sum(ended_owing_nothing))
+        .join(CaseRow, col(CaseRow.case_id) == col(WhistleDepartmentRow.case_id), isouter=True)
         .where(*window(WhistleDepartmentRow.summoned_at, summoned_unit.in_(wanted)))
         .group_by(summoned_unit)
     ).all():
-        of(u).cases["summoned"] += n
+        of(u).cases["summoned"] += n - (ended or 0)
+        of(u).cases["summons_ended"] += ended or 0
     for u, speed, cooperation, result in session.exec(
         select(
             summoned_unit, WhistleDepartmentRow.speed, WhistleDepartmentRow.cooperation, WhistleDepartmentRow.result
@@ -329,6 +346,7 @@ def _row(u: Unit, t: _Tally) -> UnitStats:
         auto_escalated=e[EventKind.auto_escalate.value],
         whistled=c[EventKind.whistle.value],
         summoned=c["summoned"],
+        summons_ended=c["summons_ended"],
         reported=e[EventKind.report.value],
         reported_in_time=e[f"{EventKind.report.value}:met"],
         reply_events=e[EventKind.reply.value],

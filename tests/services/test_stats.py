@@ -205,3 +205,41 @@ def test_without_a_period_only_closed_cases_count_by_their_rating(session: Sessi
         assert (gx.replied, gx.reopened, gx.rating_events) == (1, 1, 1), start
         rows = stats.unit_stats(s, DIRECTORY, date_from=start, date_to=end)
         assert stats.ranking(rows, stats.Metric.satisfaction_score) == [], start
+
+
+def summons(s: Session, case: str, unit: str, *, due: int, reported: int | None = None) -> None:
+    s.add(
+        WhistleDepartmentRow(
+            case_id=case,
+            n=1,
+            unit_id=unit,
+            kind="ordinary",
+            whistler="street-x",
+            summoned_at=T0,
+            report_due=T0 + timedelta(minutes=due),
+            checked_in_at=T0 + timedelta(minutes=reported) if reported is not None else None,
+            report_in_time=reported <= due if reported is not None else None,
+            closed=True,
+        )
+    )
+
+
+def test_a_summons_its_case_ended_before_the_report_was_due_owes_no_report(session: Session) -> None:
+    s = session
+    # Withdrawn 10 minutes after the whistle, the report due at 30: the department owed nothing yet.
+    closed_case(s, "early", "grid-x", 10, "street-x", "withdrawn")
+    summons(s, "early", "dept-x", due=30)
+    # Merged at 60, the report due at 30 and never made: a missed 报到.
+    closed_case(s, "late", "grid-x", 60, "street-x", "merged")
+    summons(s, "late", "dept-x", due=30)
+    # Reported in time at 5, then withdrawn at 10: a 报到 in time.
+    closed_case(s, "done", "grid-x", 10, "street-x", "withdrawn")
+    summons(s, "done", "dept-x", due=30, reported=5)
+    add(s, "done", 5, EventKind.report, "dept-x", met=True, whistle="1")
+    s.commit()
+
+    for start, end in ((None, None), (T0, T0 + timedelta(days=1))):
+        (dx,) = stats.unit_stats(s, DIRECTORY, unit_id="dept-x", date_from=start, date_to=end)
+        assert (dx.summoned, dx.summons_ended, dx.reported_in_time, dx.report_rate) == (2, 1, 1, 0.5), start
+    ranked = stats.ranking(stats.unit_stats(s, DIRECTORY), stats.Metric.report_rate)
+    assert [(u.unit_id, u.value, u.basis) for u in ranked] == [("dept-x", 0.5, 2)]
