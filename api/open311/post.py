@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from fastapi import APIRouter, Request, Response
@@ -44,6 +45,9 @@ router = APIRouter()
 log = structlog.get_logger(__name__)
 
 TITLE_CHARS = 40
+DEFAULT_CHARSET = "utf-8"
+"""A url-encoded form declares no charset as a rule (WHATWG URL standard): its bytes are UTF-8."""
+MAX_FORM_FIELDS = 1000
 # The engine's field names as the standard names them.
 OPEN311_FIELD = {
     "category": "service_code",
@@ -84,9 +88,12 @@ async def _fields(request: Request) -> dict[str, Any]:
             fields.setdefault(f"attribute[{code}]", value)
         return fields
     if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.form()
-        # Uploaded files (the v2.1 draft's `media`) are not taken; media_url is.
-        items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        if kind == "multipart/form-data":
+            form = await request.form()
+            # Uploaded files (the v2.1 draft's `media`) are not taken; media_url is.
+            items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        else:
+            items = _form_items(await request.body(), request.headers.get("content-type", ""))
         repeated = sorted(k for k, n in Counter(k for k, _ in items).items() if n > 1)
         if repeated:
             raise Open311Error(400, f"{'、'.join(repeated)}：每项只能提供一次")
@@ -94,6 +101,35 @@ async def _fields(request: Request) -> dict[str, Any]:
     if not await request.body():
         return {}
     raise Open311Error(400, "不支持的请求格式：请使用 application/x-www-form-urlencoded 或 application/json")
+
+
+def _charset(content_type: str) -> str:
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"') or DEFAULT_CHARSET
+    return DEFAULT_CHARSET
+
+
+def _form_items(body: bytes, content_type: str) -> list[tuple[str, str]]:
+    """A url-encoded form in its declared charset, raw bytes and percent-escapes alike: Starlette's form parser
+    reads raw bytes as latin-1 and replaces percent-escaped bytes it cannot decode, so a client's text would be
+    stored garbled instead of refused."""
+    charset = _charset(content_type)
+    try:
+        return parse_qsl(
+            body.decode(charset),
+            keep_blank_values=True,
+            encoding=charset,
+            errors="strict",
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except LookupError as err:
+        raise Open311Error(400, f"不支持的字符集：{charset[:40]}（请使用 UTF-8）") from err
+    except UnicodeDecodeError as err:
+        raise Open311Error(400, f"请求体含有不是 {charset[:40]} 编码的字符（默认 UTF-8）") from err
+    except ValueError as err:
+        raise Open311Error(400, f"表单字段过多：最多 {MAX_FORM_FIELDS} 项") from err
 
 
 def _named(errors: Sequence[Any]) -> str:

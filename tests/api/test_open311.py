@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -223,3 +224,40 @@ async def test_idempotency_key_gives_one_case(stack: Stack) -> None:
     assert first.json()[0]["service_request_id"] == again.json()[0]["service_request_id"]
     fresh = await stack.api.post(f"{BASE}/requests.json", data=form())
     assert fresh.json()[0]["service_request_id"] != first.json()[0]["service_request_id"]
+
+
+def raw_form(description: bytes, encoding: str = "utf-8") -> bytes:
+    """A form body as curl's -d sends it: the description as raw bytes, not percent-encoded (the address is)."""
+    fields = f"api_key={CHANNEL_KEY}&service_code=exposed_rubbish&attribute[grid_id]=grid-a1-1"
+    return f"{fields}&address_string={quote('多福巷', encoding=encoding)}&description=".encode() + description
+
+
+async def test_a_form_in_raw_bytes_is_read_in_its_charset_and_bad_bytes_are_refused(stack: Stack) -> None:
+    url = f"{BASE}/requests.json"
+    form_type = "application/x-www-form-urlencoded"
+    text = "门口有人摆摊，占道经营"
+    for content_type, encoding in (
+        (form_type, "utf-8"),  # no charset: UTF-8
+        (f"{form_type}; charset=utf-8", "utf-8"),
+        (f"{form_type}; charset=GBK", "gbk"),
+    ):
+        body = raw_form(text.encode(encoding), encoding)
+        r = await stack.api.post(url, content=body, headers={"content-type": content_type})
+        assert r.status_code == 201, (content_type, r.text)
+        [req] = (await read(stack, r.json()[0]["service_request_id"])).json()
+        assert req["description"] == text and req["address"] == "多福巷", content_type
+
+    ticket = {"Idempotency-Key": f"bad-bytes-{uuid.uuid4().hex}"}
+    for body, content_type in (
+        (raw_form(b"\xff\xfe"), form_type),
+        (raw_form(b"%FF%FE"), form_type),  # percent-encoded bytes are bytes in the charset too
+        (raw_form(text.encode("gbk")), f"{form_type}; charset=utf-8"),
+        (raw_form(text.encode()), f"{form_type}; charset=no-such-charset"),
+    ):
+        description = assert_error(
+            await stack.api.post(url, content=body, headers={**ticket, "content-type": content_type}), 400
+        )
+        assert "字符" in description, (body, content_type, description)
+    # None of them started the ticket.
+    r = await stack.api.post(url, content=raw_form(text.encode()), headers={**ticket, "content-type": form_type})
+    assert r.status_code == 201, r.text
