@@ -97,6 +97,8 @@ def input_problem(error: Mapping[str, Any]) -> str:
         "date_from_datetime_parsing": "须为日期（如 2026-12-04）",
         "timezone_aware": "须带时区（如 +08:00）",
         "string_type": "须为文字",
+        # A lone surrogate (a JSON escape like \ud800) or bytes that are not UTF-8: nothing can store it as text.
+        "string_unicode": "含有无法识别的字符（须为有效的 UTF-8 文字）",
         "list_type": "须为列表",
         "model_type": "须为 JSON 对象",
         "model_attributes_type": "须为 JSON 对象",

@@ -113,3 +113,22 @@ async def test_a_confidential_reporter_shows_no_digit_of_the_phone(stack: Stack)
     r = await post(stack, CHANNEL, "/cases", new_case(channel_ticket_id=f"T{uuid.uuid4().hex[:10]}"))
     shown = await stack.api.get(f"/cases/{r.json()['case_id']}", headers=key("supervisor-12345"))
     assert shown.json()["case"]["reporter"]["masked_phone"] == "139****5678"
+
+
+UNREADABLE = "含有无法识别的字符（须为有效的 UTF-8 文字）"
+
+
+async def test_text_that_is_not_unicode_is_refused_in_chinese(stack: Stack) -> None:
+    """A lone surrogate (an escape JSON allows) inside a string is refused naming the field; bytes that are not
+    UTF-8 make the body unreadable. Either way a 4xx in Chinese, and nothing is started."""
+    headers = {**key(CHANNEL), "content-type": "application/json"}
+    for title, status, code in ((b"\\ud800", 422, "InvalidInput"), (b"\xff\xfe", 400, "BadRequest")):
+        body = json.dumps(new_case(title="MARK")).encode().replace(b"MARK", title)
+        r = await stack.api.post("/cases", content=body, headers=headers)
+        assert r.status_code == status and r.json()["code"] == code, r.text
+        assert "请求" in r.json()["message"] and "Input should" not in r.text, r.text
+        if status == 422:
+            assert {f["field"]: f["message"] for f in r.json()["fields"]} == {"body.title": UNREADABLE}, r.text
+        ticket = json.loads(body.decode("utf-8", "replace"))["channel_ticket_id"]
+        case = await stack.api.get(f"/cases/case:{CHANNEL}:{ticket}", headers=key(CHANNEL))
+        assert case.status_code == 404, "a refused intake started a case"
