@@ -19,7 +19,8 @@ from models.reads import Queue, QueueItem, RevealRecord, SummonedDepartment, Whi
 from models.tables import CaseRow, CaseUnitRow, EventRow, RevealAudit, WhistleDepartmentRow
 from models.timeline import CaseEvent, DeadlineKind, DeadlineRef, EventKind
 
-SUPERVISOR_ROLES = frozenset({Role.supervisor.value, "admin"})
+READS_EVERY_CASE = frozenset({Role.supervisor.value, "admin"})
+"""Supervisors, and the admin (operators), who reads every case but acts on none and sees no reporter."""
 TODO = {
     Status.dispatched: "签收",
     Status.handling: "办理",
@@ -41,7 +42,7 @@ def may_read(session: Session, *, row: CaseRow, role: str, actor: CaseActor | No
     """Supervisors read every case; a channel the cases it took; a unit the cases it holds, waits to decide on,
     or is involved in (passed through, assists, was summoned to). DOMAIN.md: anyone else is told the case does
     not exist."""
-    if role in SUPERVISOR_ROLES:
+    if role in READS_EVERY_CASE:
         return True
     if actor is None:
         return False
@@ -65,8 +66,9 @@ def readable_case(session: Session, *, case_id: str, role: str, actor: CaseActor
 
 def sees_reporter(*, channel: str, holder: str | None, status: str, role: str, actor: CaseActor | None) -> bool:
     """Whether the reader sees the reporter's (masked) contact: the holder of an open case, the channel that took
-    it, supervisors. Units that passed it on, assist or were summoned read the case without it."""
-    if role in SUPERVISOR_ROLES:
+    it, supervisors. Units that passed it on, assist or were summoned read the case without it, and so does the
+    admin, who reads every case as a supervisor does."""
+    if role == Role.supervisor.value:
         return True
     if actor is None:
         return False

@@ -84,6 +84,17 @@ async def test_an_assisting_unit_reads_the_case_without_the_reporter(stack: Stac
     assert (await get(stack, "grid-a1-1", c)).json()["case"]["reporter"]["masked_phone"] == "139****5678"
 
 
+async def test_the_admin_reads_every_case_and_sees_no_reporter(stack: Stack) -> None:
+    case_id = (await post(stack, CHANNEL, "/cases", new_case())).json()["case_id"]
+    c = f"/cases/{case_id}"
+    r = await get(stack, "admin", c)
+    assert r.status_code == 200 and r.json()["case"]["reporter"]["masked_phone"] is None, r.text
+    assert "5678" not in r.text
+    assert (await get(stack, "admin", f"{c}/reporter")).status_code == 403
+    # The supervisor still sees the masked phone.
+    assert (await get(stack, "supervisor-12345", c)).json()["case"]["reporter"]["masked_phone"] == "139****5678"
+
+
 async def test_refusals_do_not_tell_a_stranger_that_a_case_exists(stack: Stack) -> None:
     case_id = (await post(stack, CHANNEL, "/cases", new_case())).json()["case_id"]
     c = f"/cases/{case_id}"
