@@ -10,7 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from models.base import Ident, ShortText, Text, Url, storable
 from models.case import CaseView
 from models.intake import Location
-from models.policy import Urgency
+from models.policy import Tier, Urgency
 from models.timeline import DEADLINE_LABEL, CaseEvent, Deadline, DeadlineKind
 
 
@@ -145,14 +145,22 @@ class ReporterPublic(BaseModel):
 
 
 class PreviewDeadline(BaseModel):
-    kind: str
+    kind: str = Field(description="dispatch, sign, reply, or tier:<tier> for a tier's slice of the reply limit")
     label: str
     limit: str
     due_at: datetime
+    starts_at: datetime | None = Field(
+        default=None, description="when it starts counting: a tier's slice when the slice below runs out"
+    )
+    tier: Tier | None = Field(default=None, description="the tier it is for (None: the whole case's)")
 
 
 class DeadlinePreview(BaseModel):
     category: str
     urgency: Urgency
     start: datetime
+    rule: str | None = Field(
+        default=None, description="派单 rule: 属地 (the grid), 属主 (the owner), 兜底 (the street)"
+    )
+    lead_tier: Tier | None = Field(default=None, description="the tier the case goes to first")
     deadlines: list[PreviewDeadline]

@@ -28,8 +28,8 @@ from console import accounts
 from console.accounts import User
 from models.case import STATUS_LABEL
 from models.inputs import RATING_LABEL, Role
-from models.policy import URGENCY_LABEL, Tier
-from models.timeline import DEADLINE_LABEL, EVENT_LABEL
+from models.policy import URGENCY_LABEL
+from models.timeline import DEADLINE_LABEL, EVENT_LABEL, TIER_LABEL
 from models.whistle import WHISTLE_KIND_LABEL
 from services.queries import aware
 
@@ -37,13 +37,6 @@ HERE = Path(__file__).resolve().parent
 PREFIX = "/console"
 MAX_SESSION_HOURS = 12
 POLL_PARAM = "poll"
-TIER_LABEL = {
-    Tier.grid: "网格",
-    Tier.community: "社区",
-    Tier.street: "街道",
-    Tier.department: "部门",
-    Tier.district: "区",
-}
 SECURITY_HEADERS = {
     # Scripts only from the app itself (no inline script, no eval); ECharts and htmx set inline styles.
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "

@@ -40,6 +40,15 @@ DEADLINE_LABEL: dict[DeadlineKind, str] = {
 }
 
 
+TIER_LABEL: dict[Tier, str] = {
+    Tier.grid: "网格",
+    Tier.community: "社区",
+    Tier.street: "街道",
+    Tier.department: "部门",
+    Tier.district: "区",
+}
+
+
 class Plan(Model):
     """A deadline as the calendar computed it: when it is due, when to 催办, when to 通报."""
 

@@ -35,6 +35,16 @@ def route(category: Category, grid_id: str, directory: Directory) -> Routing:
     return Routing(lead=grid.id, tier=Tier.grid, assisting=assisting, rule="属地")
 
 
+def lead_tier(category: Category) -> tuple[Tier, str]:
+    """The tier `route` sends a category's cases to first, and its rule, for those who know no grid yet (the
+    deadline preview)."""
+    if category.owner_rule is OwnerRule.owner and category.owner_unit:
+        return Tier.department, "属主"
+    if category.owner_rule is OwnerRule.fallback:
+        return Tier.street, "兜底"
+    return Tier.grid, "属地"
+
+
 def next_tier(directory: Directory, unit_id: str) -> Unit | None:
     """上报 target: grid → community → street; nothing above a street or a department."""
     unit = directory.get(unit_id)

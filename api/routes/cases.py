@@ -33,11 +33,12 @@ from models.case import Status
 from models.errors import ErrorCode
 from models.inputs import Role
 from models.intake import Intake, ReporterRef
-from models.policy import Limit, Tier, Urgency
+from models.policy import TIER_ORDER, Limit, Tier, Urgency
 from models.reads import Queue, RevealsPublic, WhistleRecord
 from models.tables import CaseRow, ReporterRow
-from models.timeline import DEADLINE_LABEL, DeadlineKind
+from models.timeline import DEADLINE_LABEL, TIER_LABEL, DeadlineKind
 from policy.snapshot import calendar_for
+from rules.routing import lead_tier
 from services import queries
 from services.intake import QUERY_TIMEOUT, IntakeError, case_handle, check_intake, open_case, within_query_time
 from services.whistles import whistle_now
@@ -264,6 +265,8 @@ def preview_deadlines(
     urgency: Urgency | None = None,
     at: Timestamp | None = Query(default=None, description="派单时间（含时区），默认现在"),
 ) -> DeadlinePreview:
+    """As the case would plan them: 派单 from the report, 签收 and 办结 from dispatch, and the tier slices of a case
+    that climbs on its own (each tier's from the moment the slice below runs out and the case arrives)."""
     policy = parts.policy
     cat = policy.category(category)
     if cat is None:
@@ -272,17 +275,23 @@ def preview_deadlines(
     cls = urgency or cat.urgency
     limits = policy.limits[cls]
     cal = calendar_for(policy.calendar)
-    wanted: list[tuple[str, str, Limit]] = [
-        ("dispatch", "派单时限", limits.dispatch),
-        ("sign", DEADLINE_LABEL[DeadlineKind.sign], limits.sign),
-        ("reply", DEADLINE_LABEL[DeadlineKind.reply], cat.reply_limit or limits.reply),
+    tier, rule = lead_tier(cat)
+
+    def planned(kind: str, label: str, limit: Limit, since: datetime, unit_tier: Tier | None) -> PreviewDeadline:
+        due, since = cal.add(since, limit), since.astimezone(UTC)
+        return PreviewDeadline(kind=kind, label=label, limit=str(limit), due_at=due, starts_at=since, tier=unit_tier)
+
+    shown = [
+        planned("dispatch", DEADLINE_LABEL[DeadlineKind.dispatch], limits.dispatch, start, None),
+        planned("sign", DEADLINE_LABEL[DeadlineKind.sign], limits.sign, start, tier),
+        planned("reply", DEADLINE_LABEL[DeadlineKind.reply], cat.reply_limit or limits.reply, start, None),
     ]
-    wanted += [(f"tier:{t.value}", f"{t.value}本级时限", lim) for t, lim in limits.tier_slices.items()]
-    return DeadlinePreview(
-        category=category,
-        urgency=cls,
-        start=start,
-        deadlines=[
-            PreviewDeadline(kind=k, label=label, limit=str(lim), due_at=cal.add(start, lim)) for k, label, lim in wanted
-        ],
-    )
+    # A tier without a slice keeps the case until someone moves it: nothing above it is timed.
+    since = start
+    for t in TIER_ORDER[TIER_ORDER.index(tier) :] if tier in TIER_ORDER else ():
+        if t not in limits.tier_slices:
+            break
+        label = f"{TIER_LABEL[t]}{DEADLINE_LABEL[DeadlineKind.tier]}"
+        shown.append(planned(f"tier:{t.value}", label, limits.tier_slices[t], since, t))
+        since = shown[-1].due_at
+    return DeadlinePreview(category=category, urgency=cls, start=start, rule=rule, lead_tier=tier, deadlines=shown)

@@ -22,6 +22,7 @@ from console import web
 from console.web import PREFIX, CurrentUser
 from models.inputs import Role
 from models.policy import Tier
+from models.timeline import TIER_LABEL
 from services import stats
 from services.stats import Metric, RankedUnit, StatsError, UnitStats
 
@@ -184,7 +185,7 @@ def table(rows: list[UnitStats]) -> tuple[list[str], list[list[Any]]]:
             [
                 r.unit_id,
                 r.name,
-                web.TIER_LABEL[r.tier],
+                TIER_LABEL[r.tier],
                 *(getattr(r, c) for c, _, _ in COLUMNS),
                 f"{rating.speed:.1f}/{rating.cooperation:.1f}/{rating.result:.1f}" if rating else None,
             ]
