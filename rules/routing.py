@@ -22,27 +22,30 @@ def locate(directory: Directory, grid_id: str) -> tuple[Unit, Unit, Unit]:
     return grid, community, street
 
 
-def route(category: Category, grid_id: str, directory: Directory) -> Routing:
-    """先属地后属主 for incidents, 先属主后属地 for assets, the street as 兜底 when ownership is unclear."""
-    grid, _, street = locate(directory, grid_id)
-    assisting = list(category.assisting_units)
-    if category.owner_rule is OwnerRule.owner and category.owner_unit:
-        return Routing(lead=category.owner_unit, tier=Tier.department, assisting=assisting, rule="属主")
-    if category.owner_rule is OwnerRule.fallback:
-        return Routing(lead=street.id, tier=Tier.street, assisting=assisting, rule="兜底")
-    if category.owner_unit and category.owner_unit not in assisting:
-        assisting.append(category.owner_unit)
-    return Routing(lead=grid.id, tier=Tier.grid, assisting=assisting, rule="属地")
-
-
 def lead_tier(category: Category) -> tuple[Tier, str]:
-    """The tier `route` sends a category's cases to first, and its rule, for those who know no grid yet (the
-    deadline preview)."""
+    """The tier a category's cases go to first, and its rule: 先属主后属地 for assets (their owner), the street as
+    兜底 when ownership is unclear, 先属地后属主 for incidents (the location's grid)."""
     if category.owner_rule is OwnerRule.owner and category.owner_unit:
         return Tier.department, "属主"
     if category.owner_rule is OwnerRule.fallback:
         return Tier.street, "兜底"
     return Tier.grid, "属地"
+
+
+def route(category: Category, grid_id: str, directory: Directory) -> Routing:
+    """The lead unit of a case at this grid (`lead_tier`), and its assisting units: an incident's owner assists."""
+    grid, _, street = locate(directory, grid_id)
+    assisting = list(category.assisting_units)
+    tier, rule = lead_tier(category)
+    if tier is Tier.department:
+        lead = category.owner_unit or ""
+    elif tier is Tier.street:
+        lead = street.id
+    else:
+        lead = grid.id
+        if category.owner_unit and category.owner_unit not in assisting:
+            assisting.append(category.owner_unit)
+    return Routing(lead=lead, tier=tier, assisting=assisting, rule=rule)
 
 
 def next_tier(directory: Directory, unit_id: str) -> Unit | None:

@@ -38,7 +38,7 @@ OWNER_RULE_LABEL = {
 def _service(cat: Category, policy: Policy) -> Service:
     urgency = URGENCY_LABEL[cat.urgency]
     rule = OWNER_RULE_LABEL[cat.owner_rule]
-    reply = cat.reply_limit or policy.limits[cat.urgency].reply
+    reply = cat.whole_case_limit(cat.urgency, policy.limits[cat.urgency])
     return Service(
         service_code=cat.id,
         service_name=cat.name,

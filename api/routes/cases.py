@@ -284,7 +284,7 @@ def preview_deadlines(
     shown = [
         planned("dispatch", DEADLINE_LABEL[DeadlineKind.dispatch], limits.dispatch, start, None),
         planned("sign", DEADLINE_LABEL[DeadlineKind.sign], limits.sign, start, tier),
-        planned("reply", DEADLINE_LABEL[DeadlineKind.reply], cat.reply_limit or limits.reply, start, None),
+        planned("reply", DEADLINE_LABEL[DeadlineKind.reply], cat.whole_case_limit(cls, limits), start, None),
     ]
     # A tier without a slice keeps the case until someone moves it: nothing above it is timed.
     since = start

@@ -5,11 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from models.policy import OwnerRule, Tier
-from policy import load_policy
-from rules.routing import lead_tier, route
 from tests.api.conftest import Stack, key
 
 EVE_OF_NATIONAL_DAY = "2025-09-30T10:00:00+08:00"
@@ -57,12 +52,12 @@ async def test_an_owned_or_unclear_case_gets_only_the_slices_of_where_it_goes(st
     assert tiers(unclear) == [("tier:street", "街道本级办理时限", "2025-09-30T02:00:00", "2025-10-10T02:00:00")]
 
 
-@pytest.mark.parametrize("rule", list(OwnerRule))
-def test_lead_tier_is_where_routing_sends_a_case(rule: OwnerRule) -> None:
-    policy = load_policy()
-    grid = next(u for u in policy.directory.units if u.tier is Tier.grid)
-    for category in policy.categories:
-        for owner in (category.owner_unit, None):
-            cat = category.model_copy(update={"owner_rule": rule, "owner_unit": owner})
-            routing = route(cat, grid.id, policy.directory)
-            assert lead_tier(cat) == (routing.tier, routing.rule), cat.id
+async def test_the_preview_gives_a_case_filed_in_another_class_that_class_s_reply_limit(stack: Stack) -> None:
+    r = await stack.api.get(
+        "/deadline-preview",
+        params={"category": "exposed_rubbish", "urgency": "emergency", "at": EVE_OF_NATIONAL_DAY},
+        headers=key("app"),
+    )
+    assert r.status_code == 200, r.text
+    reply = next(d for d in r.json()["deadlines"] if d["kind"] == "reply")
+    assert reply["limit"] == "2小时", reply
