@@ -88,7 +88,7 @@ def board(session: Session, *, directory: Directory, now: datetime) -> Board:
         key=lambda u: (tier_order.get(u.tier or "", 9), -u.overdue, -u.due_soon, u.holder),
     )
     return Board(
-        overdue=rows(running, late, order=col(CaseRow.reported_at)),
+        overdue=rows(running, late, order=col(CaseRow.overdue_since).asc().nulls_last()),
         overdue_count=count(running, late),
         due_soon=rows(running, soon, order=col(CaseRow.next_deadline)),
         due_soon_count=count(running, soon),

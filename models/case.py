@@ -174,6 +174,11 @@ class CaseState(Model):
         return min((d.due_at for d in self.open_deadlines() if not d.missed), default=None)
 
     @property
+    def overdue_since(self) -> datetime | None:
+        """The due time of the earliest limit the case has missed and not yet met: what its holder is late on."""
+        return min((d.due_at for d in self.open_deadlines() if d.missed), default=None)
+
+    @property
     def awaiting(self) -> str | None:
         """The unit whose decision a pending 退单 or 延期 waits for."""
         pending = self.pending_return or self.pending_extension

@@ -36,6 +36,7 @@ class CaseRowData(Model):
     urgency: str | None
     overdue: bool
     next_deadline: datetime | None
+    overdue_since: datetime | None = None
     reply_due: datetime | None
     replied_by: str | None
     replied_at: datetime | None

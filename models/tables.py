@@ -31,6 +31,7 @@ class CaseRow(SQLModel, table=True):
     tier: str | None = Field(default=None, index=True)
     overdue: bool = Field(default=False, index=True)
     next_deadline: datetime | None = None
+    overdue_since: datetime | None = Field(default=None, description="the earliest limit missed and still open")
     reported_at: datetime
     reply_due: datetime | None = None
     replied_by: str | None = None

@@ -139,6 +139,11 @@ def timeline(session: Session, *, case_id: str) -> list[CaseEvent]:
     ]
 
 
+def pressing(r: CaseRow) -> datetime | None:
+    """The limit a case's holder must mind first: one it is already late on, else the next."""
+    return r.overdue_since or r.next_deadline
+
+
 def queue(session: Session, *, unit_id: str, now: datetime) -> Queue:
     """What a unit must do now, soonest due first: cases it holds, decisions it owes, whistles it must answer."""
 
@@ -156,8 +161,8 @@ def queue(session: Session, *, unit_id: str, now: datetime) -> Queue:
                     title=r.title,
                     status=r.status,
                     todo=todo,
-                    due_at=r.next_deadline,
-                    seconds_left=left(r.next_deadline),
+                    due_at=pressing(r),
+                    seconds_left=left(pressing(r)),
                 )
             )
     # A 退单 or 延期 waits for this unit's decision while the holder's clock runs.
@@ -168,8 +173,8 @@ def queue(session: Session, *, unit_id: str, now: datetime) -> Queue:
                 title=r.title,
                 status=r.status,
                 todo="审批退单/延期",
-                due_at=r.next_deadline,
-                seconds_left=left(r.next_deadline),
+                due_at=pressing(r),
+                seconds_left=left(pressing(r)),
             )
         )
     summons = session.exec(

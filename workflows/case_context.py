@@ -243,6 +243,7 @@ class CaseContext:
             urgency=s.policy.urgency.value if s.policy else None,
             overdue=s.overdue,
             next_deadline=s.next_deadline,
+            overdue_since=s.overdue_since,
             reply_due=reply.due_at if reply else None,
             replied_by=s.replied_by,
             replied_at=replied_at,
