@@ -3,8 +3,10 @@
 Figures count cases, not events (DOMAIN.md, "Who is charged, and how figures count"). In the period
 [date_from, date_to):
 
-- 响应率 response_rate = arrivals signed within the sign limit ÷ arrivals (`dispatch` events: each arrival of a
-  case at the unit counts once; a case sent back for 重办 arrives again)
+- 响应率 response_rate = arrivals signed within the sign limit ÷ arrivals whose sign limit was met or missed (each
+  arrival of a case at the unit counts once, a case sent back for 重办 arriving again; one still within its limit,
+  or one the case left before it was due (撤回, 合并, 不予受理, an approved 退单), is no failure to respond). A
+  limit is decided where its event falls: the sign in time, or the 超期 the case recorded when it was missed
 - 解决率 resolution_rate = cases the resident says are solved ÷ rated cases, 满意率 satisfaction_rate =
   (非常满意 + 满意 + 基本满意) ÷ rated cases, satisfaction_score = mean of 100/80/60/20/0: over the cases whose
   final record (销号) falls in the period (with no period: every case struck off; an open case, a reopened one
@@ -15,10 +17,8 @@ Figures count cases, not events (DOMAIN.md, "Who is charged, and how figures cou
 - 超期 overdue_count = cases with a miss charged to the unit; misses_by_kind counts the misses per deadline kind
 - 重办率 reopen_rate = cases reopened back to the unit ÷ cases it replied to
 - 吹哨率 whistle_rate = cases the unit whistled ÷ cases it signed (communities and streets only; null otherwise)
-- 报到率 report_rate = summonses reported within the report limit ÷ summonses that owed a report (each whistle
-  once). A summons whose whistle ended with its case (撤回, 合并, any 销号) before its report was due, unreported,
-  owed none: it is no missed 报到, and is counted apart as summons_ended. One its case ended after the report
-  was due, unreported, was missed; one reported counts as reported, in time or not
+- 报到率 report_rate = summonses reported within the report limit ÷ summonses whose report limit was met or
+  missed (each whistle once; one whose case ended before its report was due owed none)
 - the whistlers' 1–5 ratings: mean speed, cooperation and result over the ratings given in the period
 
 Per-event figures a supervisor may still want keep their own names: `reply_events` (every reply, 重办 included)
@@ -39,13 +39,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement
-from sqlalchemy import case as sql_case
 from sqlmodel import Session, col, func, select
 
 from models.inputs import RATING_SCORE, UNSATISFIED
 from models.policy import Directory, Tier, Unit
 from models.tables import CaseRow, EventRow, WhistleDepartmentRow
-from models.timeline import EventKind
+from models.timeline import DeadlineKind, EventKind
 
 SATISFIED_LEVELS: frozenset[str] = frozenset(RATING_SCORE) - UNSATISFIED
 WHISTLING_TIERS: frozenset[Tier] = frozenset({Tier.community, Tier.street})
@@ -97,6 +96,7 @@ class UnitStats(BaseModel):
     parent: str | None
 
     dispatched: int = Field(description="派单：arrivals of a case at the unit (dispatch events)")
+    arrivals_decided: int = Field(description="arrivals whose sign limit was met (signed in time) or missed")
     signed: int = Field(description="签收：sign events")
     signed_in_time: int = Field(description="sign events within the sign limit")
     replied: int = Field(description="办结：cases the unit replied to")
@@ -112,23 +112,21 @@ class UnitStats(BaseModel):
     escalated: int = Field(description="上报, by hand or automatically")
     auto_escalated: int = Field(description="超时自动上报")
     whistled: int = Field(description="吹哨：cases the unit whistled on")
-    summoned: int = Field(description="times the department was summoned by a whistle and owed a 报到")
-    summons_ended: int = Field(
-        description="summonses its case's end (撤回, 合并, 销号) took down, unreported, before the report was due"
-    )
+    summoned: int = Field(description="times the department was summoned by a whistle")
+    summonses_decided: int = Field(description="summonses whose report limit was met (reported in time) or missed")
     reported: int = Field(description="报到：report events")
     reported_in_time: int = Field(description="report events within the report limit")
     reply_events: int = Field(description="every reply, 重办 included (per event)")
     rating_events: int = Field(description="every rating given to the unit's replies, superseded ones included")
 
-    response_rate: float | None = Field(description="响应率 = signed_in_time ÷ dispatched")
+    response_rate: float | None = Field(description="响应率 = signed_in_time ÷ arrivals_decided")
     resolution_rate: float | None = Field(description="解决率 = solved ÷ rated")
     satisfaction_rate: float | None = Field(description="满意率 = satisfied ÷ rated")
     satisfaction_score: float | None = Field(description="满意度得分 = mean of 100/80/60/20/0 over rated")
     on_time_rate: float | None = Field(description="按时办结率 = replied_on_time ÷ replied")
     reopen_rate: float | None = Field(description="重办率 = reopened ÷ replied")
     whistle_rate: float | None = Field(description="吹哨率 = whistled ÷ cases signed (communities and streets only)")
-    report_rate: float | None = Field(description="报到率 = reported_in_time ÷ summoned (summons_ended apart)")
+    report_rate: float | None = Field(description="报到率 = reported_in_time ÷ summonses_decided")
     whistler_rating: WhistlerRating | None = Field(description="吹哨单位评价（速度/配合/效果）")
 
     def metric(self, metric: Metric) -> float | None:
@@ -150,9 +148,9 @@ METRIC_BASIS: dict[Metric, str] = {
     Metric.satisfaction_score: "rated",
     Metric.satisfaction_rate: "rated",
     Metric.resolution_rate: "rated",
-    Metric.response_rate: "dispatched",
+    Metric.response_rate: "arrivals_decided",
     Metric.on_time_rate: "replied",
-    Metric.report_rate: "summoned",
+    Metric.report_rate: "summonses_decided",
 }
 
 
@@ -282,22 +280,12 @@ def unit_stats(
 
     # Summonses and 双考核, from the departments each whistle summoned.
     summoned_unit = col(WhistleDepartmentRow.unit_id)
-    report_due, case_closed = col(WhistleDepartmentRow.report_due), col(CaseRow.closed_at)
-    ended_owing_nothing = sql_case(
-        (
-            col(WhistleDepartmentRow.checked_in_at).is_(None) & report_due.is_not(None) & (case_closed < report_due),
-            1,
-        ),
-        else_=0,
-    )
-    for u, n, ended in session.exec(
-        select(summoned_unit, func.count(), func.sum(ended_owing_nothing))
-        .join(CaseRow, col(CaseRow.case_id) == col(WhistleDepartmentRow.case_id), isouter=True)
+    for u, n in session.exec(
+        select(summoned_unit, func.count())
         .where(*window(WhistleDepartmentRow.summoned_at, summoned_unit.in_(wanted)))
         .group_by(summoned_unit)
     ).all():
-        of(u).cases["summoned"] += n - (ended or 0)
-        of(u).cases["summons_ended"] += ended or 0
+        of(u).cases["summoned"] += n
     for u, speed, cooperation, result in session.exec(
         select(
             summoned_unit, WhistleDepartmentRow.speed, WhistleDepartmentRow.cooperation, WhistleDepartmentRow.result
@@ -315,6 +303,7 @@ def _row(u: Unit, t: _Tally) -> UnitStats:
     satisfied = sum(n for lvl, n in t.levels.items() if lvl in SATISFIED_LEVELS)
     replied = c[EventKind.reply.value]
     on_time = replied - c["reply:late"]
+    signed_in_time, reported_in_time = e[f"{EventKind.sign.value}:met"], e[f"{EventKind.report.value}:met"]
     rating = None
     if t.ratings:
         n = len(t.ratings)
@@ -330,8 +319,9 @@ def _row(u: Unit, t: _Tally) -> UnitStats:
         tier=u.tier,
         parent=u.parent,
         dispatched=e[EventKind.dispatch.value],
+        arrivals_decided=signed_in_time + t.misses[DeadlineKind.sign.value],
         signed=e[EventKind.sign.value],
-        signed_in_time=e[f"{EventKind.sign.value}:met"],
+        signed_in_time=signed_in_time,
         replied=replied,
         replied_on_time=on_time,
         rated=rated,
@@ -346,19 +336,19 @@ def _row(u: Unit, t: _Tally) -> UnitStats:
         auto_escalated=e[EventKind.auto_escalate.value],
         whistled=c[EventKind.whistle.value],
         summoned=c["summoned"],
-        summons_ended=c["summons_ended"],
+        summonses_decided=reported_in_time + t.misses[DeadlineKind.report.value],
         reported=e[EventKind.report.value],
-        reported_in_time=e[f"{EventKind.report.value}:met"],
+        reported_in_time=reported_in_time,
         reply_events=e[EventKind.reply.value],
         rating_events=e["rating"],
-        response_rate=_ratio(e[f"{EventKind.sign.value}:met"], e[EventKind.dispatch.value]),
+        response_rate=_ratio(signed_in_time, signed_in_time + t.misses[DeadlineKind.sign.value]),
         resolution_rate=_ratio(c["solved"], rated),
         satisfaction_rate=_ratio(satisfied, rated),
         satisfaction_score=_ratio(t.score_sum, rated),
         on_time_rate=_ratio(on_time, replied),
         reopen_rate=_ratio(c[EventKind.reopen.value], replied),
         whistle_rate=_ratio(c[EventKind.whistle.value], c[EventKind.sign.value]) if u.tier in WHISTLING_TIERS else None,
-        report_rate=_ratio(e[f"{EventKind.report.value}:met"], c["summoned"]),
+        report_rate=_ratio(reported_in_time, reported_in_time + t.misses[DeadlineKind.report.value]),
         whistler_rating=rating,
     )
 

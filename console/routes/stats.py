@@ -39,6 +39,7 @@ METRIC_LABEL = {
 # (column, label, kind): kind "rate" is a share, "count" a number of cases or events, "score" a mean.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("dispatched", "派单", "count"),
+    ("arrivals_decided", "应签收", "count"),
     ("signed_in_time", "按时签收", "count"),
     ("response_rate", "响应率", "rate"),
     ("replied", "办结", "count"),
@@ -51,6 +52,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("reopen_rate", "重办率", "rate"),
     ("whistle_rate", "吹哨率", "rate"),
     ("summoned", "被召集", "count"),
+    ("summonses_decided", "应报到", "count"),
     ("report_rate", "报到率", "rate"),
 )
 CHARTED = ("response_rate", "on_time_rate", "satisfaction_rate", "resolution_rate", "report_rate")

@@ -97,6 +97,7 @@ async def run_script(stack: Stack) -> None:
 
 COUNTS = (
     "dispatched",
+    "arrivals_decided",
     "signed",
     "signed_in_time",
     "replied",
@@ -111,6 +112,7 @@ COUNTS = (
     "auto_escalated",
     "whistled",
     "summoned",
+    "summonses_decided",
     "reported",
     "reported_in_time",
     "reply_events",
@@ -129,11 +131,13 @@ RATES = (
 ZERO = dict.fromkeys(COUNTS, 0) | dict.fromkeys(RATES) | {"ratings_by_level": {}, "misses_by_kind": {}}
 
 EXPECTED: dict[str, dict[str, Any]] = {
-    # 5 arrivals (cases 1, 3, 4 and case 2 twice), 4 signs in time. Replied to cases 1 and 2 (case 2 twice, both in
-    # time); each counts once, by its final rating: 满意 (case 1) and 基本满意 (case 2; its 非常不满意 was superseded).
+    # 5 arrivals (cases 1, 3, 4 and case 2 twice), 4 signs in time; case 4 was withdrawn within its sign limit, so
+    # 4 arrivals were met or missed. Replied to cases 1 and 2 (case 2 twice, both in time); each counts once, by its
+    # final rating: 满意 (case 1) and 基本满意 (case 2; its 非常不满意 was superseded).
     GRID: ZERO
     | {
         "dispatched": 5,
+        "arrivals_decided": 4,
         "signed": 4,
         "signed_in_time": 4,
         "replied": 2,
@@ -146,7 +150,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "escalated": 1,
         "reply_events": 3,
         "rating_events": 3,
-        "response_rate": 4 / 5,
+        "response_rate": 1.0,
         "resolution_rate": 1.0,
         "satisfaction_rate": 1.0,
         "satisfaction_score": (80 + 60) / 2,
@@ -157,6 +161,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "comm-b2": ZERO
     | {
         "dispatched": 1,
+        "arrivals_decided": 1,
         "signed": 1,
         "signed_in_time": 1,
         "escalated": 1,
@@ -166,6 +171,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "street-b": ZERO
     | {
         "dispatched": 1,
+        "arrivals_decided": 1,
         "signed": 1,
         "signed_in_time": 1,
         "replied": 1,
@@ -185,8 +191,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "reopen_rate": 0.0,
         "whistle_rate": 1.0,
     },
-    "dept-police": ZERO | {"summoned": 1, "reported": 1, "reported_in_time": 1, "report_rate": 1.0},
-    "dept-hrss": ZERO | {"summoned": 1, "reported": 1, "reported_in_time": 1, "report_rate": 1.0},
+    "dept-police": ZERO
+    | {"summoned": 1, "summonses_decided": 1, "reported": 1, "reported_in_time": 1, "report_rate": 1.0},
+    "dept-hrss": ZERO
+    | {"summoned": 1, "summonses_decided": 1, "reported": 1, "reported_in_time": 1, "report_rate": 1.0},
 }
 WHISTLER_RATINGS = {
     "dept-police": {"count": 1, "speed": 5.0, "cooperation": 4.0, "result": 3.0},
@@ -242,9 +250,10 @@ async def test_unit_figures_for_a_scripted_period(stack: Stack) -> None:
     assert ranked[0]["value"] == pytest.approx(80.0) and ranked[0]["basis"] == 1 and ranked[0]["rated"] == 1
     assert ranked[1]["value"] == pytest.approx(70.0) and ranked[1]["basis"] == 2 and ranked[1]["rated"] == 2
 
-    # 响应率: grid-b2-1 0.8, comm-b2 and street-b 1.0 — a tie that the street wins on its rated case.
+    # 响应率: 1.0 for all three (case 4's withdrawal within its sign limit is no failure to respond): a tie won on
+    # rated cases, the grid's two before the street's one.
     r = await stack.api.get("/stats/ranking", params={**period, "metric": "response_rate"}, headers=boss)
-    assert [u["unit_id"] for u in r.json()["data"]] == ["street-b", "comm-b2", GRID]
+    assert [(u["unit_id"], u["basis"]) for u in r.json()["data"]] == [(GRID, 4), ("street-b", 1), ("comm-b2", 1)]
     r = await stack.api.get("/stats/ranking", params={**period, "metric": "report_rate"}, headers=boss)
     assert [u["unit_id"] for u in r.json()["data"]] == ["dept-hrss", "dept-police"]  # tie, then unit id
     r = await stack.api.get("/stats/ranking", params={**period, "metric": "on_time_rate", "tier": "grid"}, headers=boss)

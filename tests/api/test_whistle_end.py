@@ -64,10 +64,10 @@ async def test_a_whistle_ends_with_its_withdrawn_or_merged_case(stack: Stack) ->
     live = (await stack.api.get(f"{target}/whistles/1", headers=key(SUPERVISOR))).json()
     assert live["closed"] is False
 
-    # Summoned three times; two summonses ended with their cases before the report was due, unreported: they
-    # are no missed 报到. The third is still due.
+    # Summoned three times; two summonses ended with their cases before the report was due, unreported, and the
+    # third is not yet due: none is a missed 报到, and there is no 报到率 to give yet.
     period = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()}
     r = await stack.api.get(f"/stats/units/{DEPARTMENT}", params=period, headers=key(SUPERVISOR))
     assert r.status_code == 200, r.text
     row = r.json()
-    assert (row["summoned"], row["summons_ended"], row["reported"], row["report_rate"]) == (1, 2, 0, 0.0), row
+    assert (row["summoned"], row["summonses_decided"], row["reported"], row["report_rate"]) == (3, 0, 0, None), row

@@ -224,22 +224,31 @@ def summons(s: Session, case: str, unit: str, *, due: int, reported: int | None 
     )
 
 
-def test_a_summons_its_case_ended_before_the_report_was_due_owes_no_report(session: Session) -> None:
+def test_a_limit_not_yet_met_or_missed_counts_neither_way(session: Session) -> None:
+    """响应率 and 报到率 count the limits that were met or missed: an arrival still within its sign limit, or one the
+    case left before it was due (撤回, 合并, 不予受理, an approved 退单), is no failure to respond; the same for a summons."""
     s = session
     # Withdrawn 10 minutes after the whistle, the report due at 30: the department owed nothing yet.
     closed_case(s, "early", "grid-x", 10, "street-x", "withdrawn")
     summons(s, "early", "dept-x", due=30)
-    # Merged at 60, the report due at 30 and never made: a missed 报到.
+    # Merged at 60, the report due at 30 and never made: a missed 报到, which the whistle recorded at 30.
     closed_case(s, "late", "grid-x", 60, "street-x", "merged")
     summons(s, "late", "dept-x", due=30)
+    add(s, "late", 30, EventKind.overdue, "dept-x", deadline="report")
     # Reported in time at 5, then withdrawn at 10: a 报到 in time.
     closed_case(s, "done", "grid-x", 10, "street-x", "withdrawn")
     summons(s, "done", "dept-x", due=30, reported=5)
     add(s, "done", 5, EventKind.report, "dept-x", met=True, whistle="1")
+    # Arrivals at grid-y: one withdrawn a minute later, one still within its sign limit, one signed in time.
+    for case in ("gone", "waiting", "signed"):
+        add(s, case, 0, EventKind.dispatch, "grid-y")
+    add(s, "signed", 3, EventKind.sign, "grid-y", met=True)
     s.commit()
 
     for start, end in ((None, None), (T0, T0 + timedelta(days=1))):
-        (dx,) = stats.unit_stats(s, DIRECTORY, unit_id="dept-x", date_from=start, date_to=end)
-        assert (dx.summoned, dx.summons_ended, dx.reported_in_time, dx.report_rate) == (2, 1, 1, 0.5), start
+        rows = {r.unit_id: r for r in stats.unit_stats(s, DIRECTORY, date_from=start, date_to=end)}
+        dx, gy = rows["dept-x"], rows["grid-y"]
+        assert (dx.summoned, dx.summonses_decided, dx.reported_in_time, dx.report_rate) == (3, 2, 1, 0.5), start
+        assert (gy.dispatched, gy.arrivals_decided, gy.signed_in_time, gy.response_rate) == (3, 1, 1, 1.0), start
     ranked = stats.ranking(stats.unit_stats(s, DIRECTORY), stats.Metric.report_rate)
     assert [(u.unit_id, u.value, u.basis) for u in ranked] == [("dept-x", 0.5, 2)]
