@@ -80,6 +80,7 @@ def authenticate(engine: Engine, username: str, password: str, *, now: datetime 
             return LoginResult()
         locked = _aware(row.locked_until)
         if locked is not None and locked > now:
+            _verify(_DUMMY_HASH, password)  # as long as any other refusal: the time tells nothing either
             return LoginResult(locked_until=locked)
         if not _verify(row.password_hash, password):
             row.failed_logins += 1

@@ -24,6 +24,12 @@ def home(user: CurrentUser) -> Response:
     return web.see_other(f"{PREFIX}/{START[user.role]}")
 
 
+REFUSED = (
+    f"用户名或密码错误。连续{accounts.MAX_FAILURES}次输错的账号将锁定{accounts.LOCK_MINUTES}分钟，"
+    "请稍后再试或请管理员解锁"
+)
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str | None = None, expired: bool = False) -> HTMLResponse:
     notice = "登录已超时，请重新登录；登录后回到原页面。" if expired else None
@@ -46,12 +52,9 @@ async def login(
         return web.page(request, "login.html", {"next": target, "notice": None, "error": error}, status=403)
     result = await run_in_threadpool(accounts.authenticate, parts.engine, username, password)
     if result.user is None:
-        if result.locked_until is not None:
-            until = web.local(result.locked_until, "%H:%M")
-            error = f"连续{accounts.MAX_FAILURES}次密码错误，账号已锁定，请于{until}后再试"
-        else:
-            error = "用户名或密码错误"
-        context = {"next": target, "notice": None, "error": error, "username": username}
+        # One answer for a wrong password, a locked account and a name that is no account: a stranger must not
+        # learn which names are accounts; the rule it states tells a locked-out person to wait.
+        context = {"next": target, "notice": None, "error": REFUSED, "username": username}
         return web.page(request, "login.html", context, status=401)
     web.start_session(request, result.user)
     return web.see_other(target)
