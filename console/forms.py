@@ -68,6 +68,13 @@ def parse(model: type[BaseModel], form: FormData) -> dict[str, Any]:
     return data
 
 
+def sent(form: FormData) -> dict[str, list[str]]:
+    """Every value of every field the person filled in (ticked boxes, chosen options, typed text), to show the
+    form again as it was sent when it is refused."""
+    keys = (k for k in dict.fromkeys(form.keys()) if k not in SKIPPED)
+    return {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in keys}
+
+
 def _put(data: dict[str, Any] | list[Any], path: list[str], value: Any) -> None:
     if isinstance(data, list):
         index = int(path[0])

@@ -122,10 +122,29 @@ def unit_name(unit_id: str | None, directory: Any) -> str:
 env.filters.update(local=local, iso=iso, pct=pct, num=num)
 
 
-def entered(feedback: Any, key: str) -> Any:
-    """What the person typed into the form `key`, to show again beside its refusal."""
-    values = feedback.values if feedback is not None and feedback.action == key else {}
-    return lambda field: values.get(field, "")
+class Entered:
+    """What the person sent with one form, for the form shown again beside its refusal: every kind of field reads
+    it here, so that nothing they chose comes back reset to its default."""
+
+    def __init__(self, values: dict[str, list[str]] | None) -> None:
+        self.values = values
+
+    def __call__(self, field: str) -> str:
+        """A typed field: the text that was sent."""
+        sent = (self.values or {}).get(field)
+        return sent[-1] if sent else ""
+
+    def chosen(self, field: str, value: object, default: bool = False) -> bool:
+        """An option, a radio button or a box: whether it was chosen when sent; on a fresh form, `default`.
+        (A box left unticked sends nothing: on a sent form, absent means not chosen.)"""
+        if self.values is None:
+            return default
+        return str(value) in self.values.get(field, [])
+
+
+def entered(feedback: Any, key: str) -> Entered:
+    """What was sent with the form `key`, if this page answers it."""
+    return Entered(feedback.values if feedback is not None and feedback.action == key and feedback.values else None)
 
 
 def past(at: datetime | None) -> bool:

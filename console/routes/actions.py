@@ -87,7 +87,7 @@ async def _act(
     if spec is None:
         return not_found(request, ApiError(404, ErrorCode.not_found, "没有这项操作"))
     form = await request.form()
-    values = {k: v for k, v in form.items() if isinstance(v, str) and k not in forms.SKIPPED}
+    values = forms.sent(form)
     seen = form.get("seq")
     stale = isinstance(seen, str) and seen.isdigit() and int(seen) != row.last_seq
     key = form.get("request_id")

@@ -37,7 +37,7 @@ class Feedback:
     action: str | None = None
     error: str | None = None
     done: str | None = None
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, list[str]] = field(default_factory=dict)
     stale: bool = False
 
 

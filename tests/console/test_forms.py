@@ -3,7 +3,11 @@ the engine's own model (or a complaint in Chinese naming the field)."""
 
 from __future__ import annotations
 
+import itertools
+from datetime import UTC, datetime
+from html.parser import HTMLParser
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -24,8 +28,14 @@ TEMPLATE = web.env.from_string(
 )
 
 
+SUMMONED = [
+    SimpleNamespace(unit_id=unit, name=unit, checked_in_at=datetime(2026, 12, 1, tzinfo=UTC), released_at=None)
+    for unit in ("dept-enforcement", "dept-housing")
+]
+
+
 def render(name: str, whistle: bool = False, feedback: Feedback | None = None) -> str:
-    w = SimpleNamespace(summary=SimpleNamespace(n=1), record=None)
+    w = SimpleNamespace(summary=SimpleNamespace(n=1), record=SimpleNamespace(departments=SUMMONED))
     return TEMPLATE.render(
         name=name, case=CASE, w=w, whistle=whistle, feedback=feedback or Feedback(), request_id=lambda key: f"r{key}",
         policy=POLICY, directory=POLICY.directory,
@@ -48,10 +58,97 @@ def test_every_whistle_action_has_a_form(spec: ActionSpec[m.Action]) -> None:
 
 
 def test_a_refused_form_stays_open_with_its_message_and_what_was_typed() -> None:
-    feedback = Feedback(action="escalate", error="吹哨进行中，不能上报", values={"reason": "需上级协调"})
+    feedback = Feedback(action="escalate", error="吹哨进行中，不能上报", values={"reason": ["需上级协调"]})
     html = render("escalate", feedback=feedback)
     assert '<details class="action-box" open>' in html and "吹哨进行中，不能上报" in html and "需上级协调" in html
     assert " open>" not in render("escalate")
+
+
+class _Fields(HTMLParser):
+    """A rendered form's fields as a browser keeps them: name, kind, value, whether chosen, in document order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[dict[str, Any]] = []
+        self._select: str | None = None
+        self._textarea: dict[str, Any] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "input" and a.get("name"):
+            kind = a.get("type") or "text"
+            self.fields.append({"name": a["name"], "kind": kind, "value": a.get("value") or "", "on": "checked" in a})
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select:
+            self.fields.append({"name": self._select, "kind": "option", "value": a.get("value"), "on": "selected" in a})
+        elif tag == "textarea":
+            self._textarea = {"name": a["name"], "kind": "text", "value": "", "on": False}
+            self.fields.append(self._textarea)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self._textarea["value"] += data
+
+
+def _fields(html: str) -> list[dict[str, Any]]:
+    parser = _Fields()
+    parser.feed(html)
+    return parser.fields
+
+
+def _sent(fields: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """What the browser sends for these fields as they stand (a select with nothing chosen sends its first)."""
+    sent: list[tuple[str, str]] = []
+    for (name, is_option), group in itertools.groupby(fields, key=lambda f: (f["name"], f["kind"] == "option")):
+        items = list(group)
+        if is_option:
+            chosen = [f for f in items if f["on"]] or items[:1]
+            sent.append((name, chosen[-1]["value"]))
+        else:
+            sent += [(f["name"], f["value"]) for f in items if f["kind"] not in ("checkbox", "radio") or f["on"]]
+    return sent
+
+
+def _other_choices(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every field changed from what the form first shows: the last other option, the other radio button, each
+    box flipped, text typed."""
+    changed = [dict(f) for f in fields]
+    for (_, kind), group in itertools.groupby(changed, key=lambda f: (f["name"], f["kind"])):
+        items = list(group)
+        if kind in ("option", "radio"):
+            shown = next((f for f in items if f["on"]), items[0])
+            other = next(f for f in reversed(items) if f is not shown and f["value"])
+            for f in items:
+                f["on"] = f is other
+        for f in items:
+            if kind == "checkbox":
+                f["on"] = not f["on"]
+            elif kind in ("text", "number"):
+                f["value"] = "3" if kind == "number" else "已电话联系"
+    return changed
+
+
+ALL_FORMS = [(s.name.value, False) for s in CASE_ACTIONS] + [(s.name.value, True) for s in WHISTLE_ACTIONS]
+
+
+@pytest.mark.parametrize(("name", "whistle"), ALL_FORMS, ids=[n for n, _ in ALL_FORMS])
+def test_a_refused_form_comes_back_as_it_was_sent(name: str, whistle: bool) -> None:
+    """Every field a form has, chosen or typed, reads back what was sent: sent again after fixing what was
+    refused, it says what the person meant (not 非常满意 and 已解决 where they chose 非常不满意 and 未解决)."""
+    sent = _sent(_other_choices(_fields(render(name, whistle))))
+    if name == "rate":
+        assert ("level", "very_unsatisfied") in sent and ("solved", "false") in sent
+    key = f"whistle-1-{name}" if whistle else name
+    feedback = Feedback(action=key, error="评价意见：不能包含 NUL 等控制字符", values=forms.sent(FormData(list(sent))))
+    refused = render(name, whistle, feedback)
+    assert _sent(_fields(refused)) == sent
 
 
 def test_form_fields_become_the_engines_models() -> None:
