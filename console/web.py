@@ -160,14 +160,27 @@ def page(request: Request, name: str, context: dict[str, Any], status: int = 200
     return response
 
 
-def render_polled(request: Request, name: str, context: dict[str, Any], *, url: str, every: int = 4) -> tuple[str, str]:
+def render_polled(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    url: str,
+    every: int = 4,
+    once: dict[str, Any] | None = None,
+) -> tuple[str, str]:
     """A part of a page that refreshes itself: its HTML (wrapped in the element that polls) and its version.
 
-    The version is a digest of the part, sent back with each poll, so an unchanged part answers 204 and the
-    page is left alone (an open form on it keeps what was typed). Countdowns tick in the browser.
+    The version is a digest of the part as its refresh draws it, sent back with each poll, so an unchanged part
+    answers 204 and the page is left alone. `once` is what only this answer shows (how an action went: its
+    refusal, what was sent with it); it is drawn into the part but left out of the version, or the refresh that
+    follows would always find the part changed and draw it without them. Countdowns tick in the browser.
     """
-    inner = env.get_template(name).render({**_context(request), **context, "request": request})
-    version = hashlib.sha256(inner.encode()).hexdigest()[:16]
+    template = env.get_template(name)
+    shared = {**_context(request), **context, "request": request}
+    refreshed = template.render(shared)
+    inner = template.render({**shared, **once}) if once else refreshed
+    version = hashlib.sha256(refreshed.encode()).hexdigest()[:16]
     poll = escape(f"{url}{'&' if '?' in url else '?'}{POLL_PARAM}=1&v={version}")
     # hx-disinherit: the part's own forms and buttons must not inherit its target and swap.
     attrs = f'hx-get="{poll}" hx-trigger="every {every}s" hx-swap="outerHTML" hx-disinherit="*"'

@@ -79,6 +79,7 @@ async def case_context(
             channel=row.channel, holder=row.holder, status=row.status, role=who.role, actor=who.actor
         ),
         "request_id": lambda action: request_id(user, case_id, view.last_seq, action),
+        "feedback": Feedback(),
     }
     context["offered"] = {*actions, *(whistle_key(w.summary.n, a) for w in context["whistles"] for a in w.actions)}
     if supervisor:
@@ -124,8 +125,8 @@ async def render_case(
         context = await case_context(user, session, parts, temporal, case_id)
     except ApiError as err:
         return unshown(request, err, feedback, status)
-    context["feedback"] = feedback or Feedback()
-    block, _ = web.render_polled(request, "_case.html", context, url=poll_url(case_id))
+    once = {"feedback": feedback} if feedback is not None else None
+    block, _ = web.render_polled(request, "_case.html", context, url=poll_url(case_id), once=once)
     if part:
         return HTMLResponse(block, status_code=status, headers=web.SECURITY_HEADERS)
     return web.page(request, "case.html", {"block": block, "case": context["case"]}, status=status)
@@ -159,7 +160,6 @@ async def case_part(
         context = await case_context(user, session, parts, temporal, case_id)
     except ApiError as err:
         return not_found(request, err)
-    context["feedback"] = Feedback()
     return web.polled(request, "_case.html", context, url=poll_url(case_id), v=v)
 
 

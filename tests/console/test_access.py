@@ -16,7 +16,7 @@ from playwright.async_api import expect
 from console import accounts, web
 from policy import load_policy
 from store.db import engine_for
-from tests.console.conftest import Console
+from tests.console.conftest import Console, open_form
 
 
 def case_body(grid: str, **overrides: Any) -> dict[str, Any]:
@@ -81,6 +81,42 @@ async def test_a_stale_page_is_refused_with_the_workflows_message(console: Conso
         f"/cases/{case_id}/timeline", headers={"Authorization": "Bearer demo-supervisor-12345"}
     )
     assert [e["kind"] for e in timeline.json()["data"]].count("sign") == 1
+    await console.close(page)
+
+
+async def test_the_pages_refresh_keeps_an_open_form_as_it_is(console: Console) -> None:
+    case_id = await console.submit_case(case_body("grid-a2-1"))
+    page = await console.login("supervisor-12345")
+    await page.goto(f"{console.base}/console/cases/{case_id}")
+    merge = await open_form(page, "merge")
+    await merge.locator("[name='into_case_id']").fill("case:hotline12345:nope")
+    await merge.locator("[name='reason']").fill("与另一诉求重复")
+    await merge.locator("button[type=submit]").click()
+    await expect(merge.locator(".error")).to_contain_text("不存在或已销号")
+
+    async def refreshed() -> None:
+        async with page.expect_response(lambda r: "/part?poll=1" in r.url, timeout=15_000):
+            pass
+        await page.wait_for_timeout(500)  # the answer swapped in, if it is one
+
+    # The page refreshes itself; the refusal and what was typed stay.
+    await refreshed()
+    await expect(merge.locator(".error")).to_contain_text("不存在或已销号")
+    await expect(merge.locator("[name='into_case_id']")).to_have_value("case:hotline12345:nope")
+    # While the supervisor writes a 催办 and a 不予受理, the grid signs: the page shows it, and every form stays as
+    # it was, 不予受理 too, though a signed case no longer offers it (sent, it is refused as the case is now).
+    urge = await open_form(page, "urge")
+    await urge.locator("[name='note']").fill("请尽快处置")
+    reject = await open_form(page, "reject")
+    await reject.locator("[name='reason']").fill("不属受理范围")
+    r = await console.api.post(f"/cases/{case_id}/sign", json={}, headers={"Authorization": "Bearer demo-grid-a2-1"})
+    assert r.status_code == 200, r.text
+    await expect(page.locator("#case-status")).to_have_text("办理中")
+    await expect(page.locator("#timeline li[data-kind='sign']")).to_be_visible()
+    await expect(urge.locator("[name='note']")).to_have_value("请尽快处置")
+    await expect(reject.locator("[name='reason']")).to_have_value("不属受理范围")
+    await expect(merge.locator(".error")).to_contain_text("不存在或已销号")
+    await expect(merge.locator("[name='reason']")).to_have_value("与另一诉求重复")
     await console.close(page)
 
 

@@ -60,7 +60,8 @@ def test_every_whistle_action_has_a_form(spec: ActionSpec[m.Action]) -> None:
 def test_a_refused_form_stays_open_with_its_message_and_what_was_typed() -> None:
     feedback = Feedback(action="escalate", error="吹哨进行中，不能上报", values={"reason": ["需上级协调"]})
     html = render("escalate", feedback=feedback)
-    assert '<details class="action-box" open>' in html and "吹哨进行中，不能上报" in html and "需上级协调" in html
+    assert '<details class="action-box" id="box-escalate" open>' in html
+    assert "吹哨进行中，不能上报" in html and "需上级协调" in html
     assert " open>" not in render("escalate")
 
 
