@@ -39,6 +39,8 @@ class Feedback:
     done: str | None = None
     values: dict[str, list[str]] = field(default_factory=dict)
     stale: bool = False
+    again: bool = False
+    """A 受理 just sent named the 工单号 this case was taken in as: nothing of it was recorded."""
 
 
 def whistle_key(n: int, action: str) -> str:
@@ -141,8 +143,11 @@ async def case_page(
     parts: PartsDep,
     temporal: TemporalDep,
     done: str | None = None,
+    again: bool = False,
 ) -> Response:
     feedback = Feedback(action=done, done=SUMMARY[done]) if done in SUMMARY else None
+    if again:
+        feedback = Feedback(again=True)
     return await render_case(request, user, session, parts, temporal, case_id, feedback=feedback)
 
 

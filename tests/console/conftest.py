@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,6 +106,22 @@ async def act(page: Page, action: str, **fields: str) -> None:
     await expect(page.locator(".flash.ok")).to_be_visible()
 
 
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Desk:
+    """A person logged in to the console over plain HTTP, for what needs no browser to show."""
+
+    http: httpx.AsyncClient
+    csrf: str
+
+    async def post(self, path: str, data: dict[str, Any], *, htmx: bool = False) -> httpx.Response:
+        """A form as the page sends it: through htmx (the part it swaps in) or as a plain form (followed)."""
+        headers = {"HX-Request": "true"} if htmx else {}
+        return await self.http.post(path, data={"csrf_token": self.csrf, **data}, headers=headers)
+
+
 @dataclass
 class Console:
     base: str
@@ -123,6 +141,15 @@ class Console:
         await expect(page.locator("header .me")).to_be_visible()
         return page
 
+    @asynccontextmanager
+    async def desk(self, username: str) -> AsyncIterator[Desk]:
+        async with httpx.AsyncClient(base_url=self.base, follow_redirects=True, timeout=30) as http:
+            form = await http.get("/console/login")
+            login = {"username": username, "password": DEMO_PASSWORD, "next": "", "csrf_token": _csrf(form.text)}
+            landed = await http.post("/console/login", data=login)
+            assert landed.status_code == 200 and "退出" in landed.text, landed.text
+            yield Desk(http=http, csrf=_csrf(landed.text))
+
     async def submit_case(self, body: dict[str, Any], channel: str = "hotline12345") -> str:
         """A case as a channel's own system submits it, through the API."""
         r = await self.api.post("/cases", json=body, headers={"Authorization": f"Bearer demo-{channel}"})
@@ -133,6 +160,12 @@ class Console:
     async def close(self, page: Page) -> None:
         context: BrowserContext = page.context
         await context.close()
+
+
+def _csrf(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, html
+    return found[1]
 
 
 async def serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
