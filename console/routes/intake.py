@@ -30,7 +30,7 @@ def new_ticket() -> str:
     return f"T{datetime.now(web.ZONE):%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
 
 
-def _form_context(parts: PartsDep, values: dict[str, Any]) -> dict[str, Any]:
+def _form_context(parts: PartsDep, user: User, values: dict[str, Any]) -> dict[str, Any]:
     directory = parts.policy.directory
     grids = [u for u in directory.units if u.tier is Tier.grid]
     return {
@@ -38,7 +38,35 @@ def _form_context(parts: PartsDep, values: dict[str, Any]) -> dict[str, Any]:
         "grids": grids,
         "urgencies": list(Urgency),
         "values": {"channel_ticket_id": new_ticket(), **values},
+        # The form comes back (refused) with its choices: the box beside it shows what they give, as it did.
+        "preview_box": _preview(
+            parts,
+            user,
+            values.get("category", ""),
+            values.get("urgency", ""),
+            values.get("location.grid_id", ""),
+        ),
     }
+
+
+def _preview(parts: PartsDep, user: User, category: str, urgency: str, grid_id: str) -> dict[str, Any]:
+    """The deadlines (and the unit) the case would get if it were dispatched now: the API's own preview."""
+    if not category:
+        return {"preview": None, "error": None, "routing": None}
+    try:
+        level = Urgency(urgency) if urgency else None
+    except ValueError:
+        level = None
+    try:
+        shown = preview_deadlines(parts, web.principal(user), category, level, at=None)
+    except ApiError as err:
+        return {"preview": None, "error": err.message, "routing": None}
+    cat = parts.policy.category(category)
+    try:
+        routing = route(cat, grid_id, parts.policy.directory) if cat and grid_id else None
+    except RoutingError:
+        routing = None
+    return {"preview": shown, "error": None, "routing": routing}
 
 
 def _recent(user: User, session: SessionDep) -> list[Any]:
@@ -61,7 +89,11 @@ def _recent(user: User, session: SessionDep) -> list[Any]:
 @router.get("", response_class=HTMLResponse)
 async def intake_form(request: Request, user: CurrentUser, parts: PartsDep, session: SessionDep) -> HTMLResponse:
     web.require(user, Role.channel)
-    context = {**_form_context(parts, {}), "recent": await run_in_threadpool(_recent, user, session), "error": None}
+    context = {
+        **_form_context(parts, user, {}),
+        "recent": await run_in_threadpool(_recent, user, session),
+        "error": None,
+    }
     return web.page(request, "intake.html", context)
 
 
@@ -74,24 +106,8 @@ def preview(
     urgency: str = "",
     grid_id: Annotated[str, Query(alias="location.grid_id")] = "",
 ) -> HTMLResponse:
-    """The deadlines (and the unit) the case would get if it were dispatched now: the API's own preview."""
     web.require(user, Role.channel)
-    if not category:
-        return web.page(request, "_preview.html", {"preview": None, "error": None, "routing": None})
-    try:
-        level = Urgency(urgency) if urgency else None
-    except ValueError:
-        level = None
-    try:
-        shown = preview_deadlines(parts, web.principal(user), category, level, at=None)
-    except ApiError as err:
-        return web.page(request, "_preview.html", {"preview": None, "error": err.message, "routing": None})
-    cat = parts.policy.category(category)
-    try:
-        routing = route(cat, grid_id, parts.policy.directory) if cat and grid_id else None
-    except RoutingError:
-        routing = None
-    return web.page(request, "_preview.html", {"preview": shown, "error": None, "routing": routing})
+    return web.page(request, "_preview.html", _preview(parts, user, category, urgency, grid_id))
 
 
 @router.post("", response_class=HTMLResponse, dependencies=web.Protected)
@@ -120,7 +136,7 @@ async def submit(
     if error is None:
         return web.goto(request, f"{PREFIX}/cases/{created.case_id}?{'done=intake' if created.created else 'again=1'}")
     context = {
-        **_form_context(parts, values),
+        **_form_context(parts, user, values),
         "recent": await run_in_threadpool(_recent, user, session),
         "error": error,
     }
