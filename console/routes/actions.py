@@ -21,7 +21,7 @@ from api.errors import ApiError, from_rpc, from_update
 from console import forms, web
 from console.accounts import User
 from console.routes.board import board_panel
-from console.routes.case import Feedback, not_found, render_case, whistle_key
+from console.routes.case import Feedback, done_key, not_found, render_case, whistle_key
 from console.web import PREFIX, CurrentUser
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
 from models.errors import ErrorCode
@@ -123,7 +123,7 @@ async def _act(
             if result is None:
                 feedback.error, status = TAKEN, 202
             else:
-                feedback.done, feedback.stale, feedback.values = spec.summary, False, {}
+                feedback.done, feedback.stale, feedback.values = done_key(spec, action), False, {}
     if web.is_htmx(request) and form.get("panel") == "board":
         return await board_panel(request, user, session, parts, temporal, case_id, feedback=feedback, status=status)
     if web.is_htmx(request):
@@ -131,5 +131,5 @@ async def _act(
             request, user, session, parts, temporal, case_id, feedback=feedback, status=status, part=True
         )
     if feedback.error is None:
-        return web.see_other(f"{PREFIX}/cases/{case_id}?done={spec.name}")
+        return web.see_other(f"{PREFIX}/cases/{case_id}?done={feedback.done}")
     return await render_case(request, user, session, parts, temporal, case_id, feedback=feedback, status=status)

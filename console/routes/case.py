@@ -21,13 +21,30 @@ from api.routes.notifications import case_notifications, resend_notification
 from console import records, web
 from console.accounts import User
 from console.web import PREFIX, CurrentUser
-from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS
+from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
 from models.case import Status
-from models.inputs import Role
+from models.inputs import Action, Role
 from services import queries
 
 router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)
-SUMMARY = {s.name.value: s.summary for s in (*CASE_ACTIONS, *WHISTLE_ACTIONS)}
+DONE = {
+    **{s.name.value: s.summary for s in (*CASE_ACTIONS, *WHISTLE_ACTIONS)},
+    # A decision says which way it went ({holder}: where the case is now).
+    "decide-return:approved": "审核退单：同意，改派至{holder}",
+    "decide-return:refused": "审核退单：驳回，仍由{holder}办理",
+    "decide-extension:approved": "审批延期：同意",
+    "decide-extension:refused": "审批延期：驳回",
+}
+"""What the page confirms was done, by `done_key`."""
+web.env.globals.update(DONE=DONE)
+
+
+def done_key(spec: ActionSpec[Action], action: Action) -> str:
+    """How a done action is confirmed: by its name, and a decision (同意/驳回) by which way it went."""
+    approve = getattr(action, "approve", None)
+    if isinstance(approve, bool):
+        return f"{spec.name.value}:{'approved' if approve else 'refused'}"
+    return spec.name.value
 
 
 @dataclass
@@ -37,6 +54,7 @@ class Feedback:
     action: str | None = None
     error: str | None = None
     done: str | None = None
+    """the key in `DONE` of what was done"""
     values: dict[str, list[str]] = field(default_factory=dict)
     stale: bool = False
     again: bool = False
@@ -145,7 +163,7 @@ async def case_page(
     done: str | None = None,
     again: bool = False,
 ) -> Response:
-    feedback = Feedback(action=done, done=SUMMARY[done]) if done in SUMMARY else None
+    feedback = Feedback(action=done.split(":")[0], done=done) if done in DONE else None
     if again:
         feedback = Feedback(again=True)
     return await render_case(request, user, session, parts, temporal, case_id, feedback=feedback)

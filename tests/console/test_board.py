@@ -1,8 +1,9 @@
-"""The supervisors' board: a timer-fired escalation shows on the open board without a reload, and 催办 and
-改派 are taken from the board. Cases here go to 吉祥社区第一网格 (grid-b1-1), which no other test uses."""
+"""The supervisors' board: a timer-fired escalation shows on the open board without a reload, and 催办, 改派 and
+审核退单 are taken from the board. Cases here go to 吉祥社区第一网格 (grid-b1-1), which no other test uses."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -63,3 +64,30 @@ async def test_urge_and_redispatch_from_the_board(console: Console) -> None:
     kinds = [e["kind"] for e in timeline.json()["data"]]
     assert "urge" in kinds and "redispatch" in kinds
     await console.close(page)
+
+
+def flash(html: str) -> str:
+    """What the page confirms was done."""
+    found = re.search(r'<p class="flash ok" role="status">(.*?)</p>', html)
+    assert found, html
+    return found[1]
+
+
+async def test_a_return_decision_says_which_way_it_went(console: Console) -> None:
+    case_id = await console.submit_case(emergency("垃圾桶破损") | {"urgency": "general"})
+    grid = {"Authorization": "Bearer demo-grid-b1-1"}
+
+    async def returned() -> None:
+        r = await console.api.post(f"/cases/{case_id}/return", json={"reason": "垃圾桶归物业管理"}, headers=grid)
+        assert r.status_code == 200, r.text
+
+    assert (await console.api.post(f"/cases/{case_id}/sign", json={}, headers=grid)).status_code == 200
+    await returned()
+    async with console.desk("supervisor-12345") as desk:
+        url = f"/console/cases/{case_id}/act/decide-return"
+        refused = await desk.post(url, {"approve": "false", "reason": "属网格巡查范围", "panel": "board"}, htmx=True)
+        assert flash(refused.text) == "已完成：审核退单：驳回，仍由吉祥社区第一网格办理"
+        await returned()
+        approved = await desk.post(url, {"approve": "true", "to_unit": "grid-b2-1", "reason": "位于黄化门社区"})
+        assert approved.url.path.endswith(case_id)  # the case page, after the plain form
+        assert flash(approved.text) == "已完成：审核退单：同意，改派至黄化门社区第一网格"
