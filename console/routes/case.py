@@ -78,6 +78,9 @@ async def case_context(
     """Everything the case page shows; raises the API's 404 for a case the user may not read, and its 503 while
     the case's worker does not answer."""
     who = web.principal(user)
+    # After an action this request read the case's row before acting, and the session would hand back that row
+    # as it was: the holder who may see the reporter would be the one before the action.
+    session.expire_all()
     detail = await read_case(case_id, who, session, temporal)
     row = await run_in_threadpool(readable, session, who, case_id)
     timeline = await run_in_threadpool(read_timeline, case_id, who, session)

@@ -66,7 +66,9 @@ async def grid_signs_and_escalates(console: Console, case_id: str) -> None:
     await expect(page.locator("#case-status")).to_have_text("办理中")
     await act(page, "escalate", reason="违建须执法，网格无力处置")
     await expect(page.locator("#case-holder")).to_have_text("多福巷社区")
-    # The grid passed it on: it may still read the case, and is offered nothing more.
+    # The grid passed it on: it may still read the case, without the reporter's contact (on the very page the
+    # action answers with, not only once the page has refreshed itself), and is offered nothing more.
+    assert (await page.locator("#reporter").inner_text()).strip() == "仅承办单位可见"
     await expect(page.locator("#actions")).to_contain_text("没有可办理的事项")
     await console.close(page)
 
