@@ -117,6 +117,14 @@ def load(engine: Engine, username: str, logged_in_at: datetime) -> User | None:
     return User.of(row)
 
 
+def names(session: Session, usernames: set[str]) -> dict[str, str]:
+    """The names of those of `usernames` that are console accounts (a caller of the API by key is none)."""
+    rows = session.exec(
+        select(ConsoleAccount.username, ConsoleAccount.name).where(col(ConsoleAccount.username).in_(usernames))
+    )
+    return dict(rows.all())
+
+
 def end_sessions(engine: Engine, username: str, *, now: datetime | None = None) -> None:
     """Logout: every session of this account begun until now is over (a copied cookie included)."""
     with Session(engine) as session:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
@@ -15,6 +16,7 @@ from sqlmodel import Session
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
+from console import accounts
 from models.actions import ActionName
 from models.case import CaseInput, CaseView
 from models.inputs import Actor
@@ -92,3 +94,21 @@ async def _offered(handle: WorkflowHandle[Any, Any], query: Any, actor: Actor) -
     except (WorkflowQueryFailedError, RPCError, TimeoutError):
         return []
     return [n.value for n in names]
+
+
+@dataclass(frozen=True)
+class Reveal:
+    """One look at the reporter's contact, as the supervisor reads it: when, who (by name), from which unit."""
+
+    at: datetime
+    person: str
+    login: str
+    unit_id: str | None
+
+
+def reveals_of(session: Session, case_id: str) -> list[Reveal]:
+    rows = queries.reveals(session, case_id=case_id)
+    # The audit keeps the actor as `Actor.label()` writes it: "unit/person", or the person alone.
+    logins = [r.actor.removeprefix(f"{r.unit_id}/") if r.unit_id else r.actor for r in rows]
+    known = accounts.names(session, set(logins))
+    return [Reveal(r.at, known.get(login, login), login, r.unit_id) for r, login in zip(rows, logins, strict=True)]

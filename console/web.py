@@ -26,17 +26,28 @@ from markupsafe import Markup, escape
 from api.deps import Parts, PartsDep, Principal
 from console import accounts
 from console.accounts import User
-from models.case import STATUS_LABEL
+from models.case import STATUS_LABEL, Outcome
 from models.inputs import RATING_LABEL, Role
 from models.policy import URGENCY_LABEL
 from models.timeline import DEADLINE_LABEL, EVENT_LABEL, TIER_LABEL
 from models.whistle import WHISTLE_KIND_LABEL
 from services.queries import aware
+from workflows.case_texts import REPORTER, SUPERVISOR
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "/console"
 MAX_SESSION_HOURS = 12
 POLL_PARAM = "poll"
+OUTCOME_LABEL = {
+    Outcome.rated: "已评价",
+    Outcome.unrated: "未评价（评价期满）",
+    Outcome.withdrawn: "已撤回",
+    Outcome.merged: "已合并",
+    Outcome.rejected: "不予受理",
+    Outcome.closed_by_supervisor: "督办销号",
+}
+PARTY_LABEL = {REPORTER: "诉求人", SUPERVISOR: "督办"}
+"""Who a deadline or a notice may be for besides the directory's units: the rating window is the resident's."""
 SECURITY_HEADERS = {
     # Scripts only from the app itself (no inline script, no eval); ECharts and htmx set inline styles.
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -91,6 +102,7 @@ env.globals.update(
     TIER_LABEL={k.value: v for k, v in TIER_LABEL.items()},
     URGENCY_LABEL={k.value: v for k, v in URGENCY_LABEL.items()},
     WHISTLE_KIND_LABEL={k.value: v for k, v in WHISTLE_KIND_LABEL.items()},
+    OUTCOME_LABEL={k.value: v for k, v in OUTCOME_LABEL.items()},
 )
 ZONE = ZoneInfo("Asia/Shanghai")
 """The city's own time, from its policy's calendar (`install` sets it)."""
@@ -116,7 +128,7 @@ def unit_name(unit_id: str | None, directory: Any) -> str:
     if not unit_id:
         return "—"
     unit = directory.get(unit_id)
-    return unit.name if unit else unit_id
+    return unit.name if unit else PARTY_LABEL.get(unit_id, unit_id)
 
 
 env.filters.update(local=local, iso=iso, pct=pct, num=num)

@@ -107,7 +107,7 @@ async def case_context(
     context["offered"] = {*actions, *(whistle_key(w.summary.n, a) for w in context["whistles"] for a in w.actions)}
     if supervisor:
         context["notifications"] = (await run_in_threadpool(case_notifications, case_id, parts, session, who)).data
-        context["reveals"] = await run_in_threadpool(queries.reveals, session, case_id=case_id)
+        context["reveals"] = await run_in_threadpool(records.reveals_of, session, case_id)
     return context
 
 

@@ -17,6 +17,7 @@ from console import forms, web
 from console.routes.case import Feedback
 from models import inputs as m
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
+from models.case import Outcome
 from policy import load_policy
 
 POLICY = load_policy()
@@ -180,3 +181,7 @@ def test_complaints_are_in_chinese_and_name_the_field() -> None:
     with pytest.raises(ValidationError) as err:
         m.ExtensionRequest(actor=actor, **forms.parse(m.ExtensionRequest, FormData([("amount.amount", "-1")])))
     assert forms.explain(err.value) == "延期时长：须大于0；延期时长·单位：必填；理由：必填"
+
+
+def test_every_way_a_case_ends_reads_in_chinese() -> None:
+    assert set(web.OUTCOME_LABEL) == set(Outcome)

@@ -64,6 +64,9 @@ async def grid_signs_and_escalates(console: Console, case_id: str) -> None:
     await open_from_inbox(page, "sign", case_id)
     await act(page, "sign")
     await expect(page.locator("#case-status")).to_have_text("办理中")
+    # The grid calls the resident: it looks up the contact, which the reveal audit records.
+    await page.locator("#reporter button:has-text('查看联系方式')").click()
+    await expect(page.locator("#reporter .revealed")).to_have_text("王秀兰 · 13800138000")
     await act(page, "escalate", reason="违建须执法，网格无力处置")
     await expect(page.locator("#case-holder")).to_have_text("多福巷社区")
     # The grid passed it on: it may still read the case, without the reporter's contact (on the very page the
@@ -191,6 +194,14 @@ async def supervisor_reads_the_figures(console: Console, case_id: str, first: st
     await expect(page.locator("#timeline li[data-kind='close']")).to_be_visible()
     link = page.locator("#facts a[href*='/workflows/']")
     assert (await link.get_attribute("href") or "").endswith(f"/workflows/{case_id}")
+    # Everything it says is in Chinese: how the case ended, whose the rating window was, who saw the contact.
+    await expect(page.locator("#outcome")).to_contain_text("已评价")
+    await expect(page.locator("#deadlines tr[data-kind='rating'] td").nth(1)).to_have_text("诉求人")
+    viewer = page.locator("#reveals tbody tr")
+    await expect(viewer).to_have_count(1)
+    await expect(viewer.locator("td.viewer")).to_contain_text("多福巷社区第一网格")
+    await expect(viewer.locator("td.unit")).to_have_text("多福巷社区第一网格")
+    assert f"{GRID}/" not in await viewer.inner_text()
     await console.close(page)
 
 
