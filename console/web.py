@@ -163,7 +163,12 @@ def past(at: datetime | None) -> bool:
     return at is not None and aware(at) < datetime.now(UTC)
 
 
-env.globals.update(unit_name=unit_name, entered=entered, past=past)
+def in_time(at: datetime | None, due: datetime | None) -> bool | None:
+    """Whether a step was taken by its limit; None while it is not taken, or has no limit."""
+    return None if at is None or due is None else aware(at) <= aware(due)
+
+
+env.globals.update(unit_name=unit_name, entered=entered, past=past, in_time=in_time)
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:

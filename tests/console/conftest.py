@@ -1,6 +1,6 @@
 """The console in a real browser: Debian's Chromium driven by Playwright, against a real dev server, worker and
 API (as tests/api/conftest.py), on a policy of its own whose whistle report limit and emergency grid slice are
-seconds long, so that a late 报到 and a timer-fired escalation happen while a test watches."""
+seconds long, so that a late 报到 and 对接 and a timer-fired escalation happen while a test watches."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 REPORT_SECONDS = 30
-"""报到 limit of a 工作推进哨 in this policy."""
+"""报到 and 对接 limit of a 工作推进哨 in this policy."""
 GRID_SLICE_SECONDS = 20
 """An emergency case's grid slice in this policy: after it the case escalates itself to the community."""
 
@@ -54,9 +54,8 @@ def short_policy(folder: Path) -> Path:
         shutil.copy(f, folder / f.name)
     limits = folder / "limits.toml"
     text = limits.read_text()
-    text = _replace_in(
-        text, "[whistle.ordinary]", "report = ", f"{{ amount = {REPORT_SECONDS / 60}, unit = 'minutes' }}"
-    )
+    for key in ("report = ", "contact = "):
+        text = _replace_in(text, "[whistle.ordinary]", key, f"{{ amount = {REPORT_SECONDS / 60}, unit = 'minutes' }}")
     text = _replace_in(
         text, "[limits.emergency.tier_slices]", "grid = ", f"{{ amount = {GRID_SLICE_SECONDS / 60}, unit = 'minutes' }}"
     )

@@ -1,9 +1,10 @@
 """One case through the console, as the people who work it would, and the figures it leaves.
 
 The 12345 operator takes it in; the grid signs and escalates; the community whistles two departments; one
-reports in time, the other after its 报到 limit and is flagged; the community releases and rates them and
-replies; the resident rates through the channel's API; the supervisor's statistics show what a person would
-count by hand for this story. It runs in 多福巷社区 (grid-a1-1, comm-a1), which no other console test uses.
+reports and contacts the community in time, the other after their limits and is flagged; the community releases
+and rates them and replies; the resident rates through the channel's API; the supervisor's statistics show what
+a person would count by hand for this story. It runs in 多福巷社区 (grid-a1-1, comm-a1), which no other console
+test uses.
 """
 
 from __future__ import annotations
@@ -107,6 +108,9 @@ async def department_reports(console: Console, dept: str, case_id: str, *, late:
         await expect(row).to_contain_text("超时未报到", timeout=(REPORT_SECONDS + 30) * 1000)
     await act(page, "whistle-1-report")
     await expect(row).to_contain_text("迟到" if late else "按时")
+    # It contacts the community (对接), within the same limit or, having reported late, after it.
+    await act(page, "whistle-1-contact", note="已到现场与社区对接")
+    await expect(row.locator("td").nth(2).locator(".badge")).to_have_text("迟到" if late else "按时")
     await console.close(page)
 
 
@@ -141,7 +145,8 @@ async def resident_rates(console: Console, case_id: str) -> None:
 
 # Counted by hand from the story: one arrival and one sign in time at the grid and at the community; the
 # community whistled once for its one sign, replied in time, and its one rated case is 满意 (80) and solved; of
-# the two summoned departments one reported in time and one late (one 超期, the 报到 limit).
+# the two summoned departments one reported and contacted in time and one late (one case 超期: its 报到 and 对接
+# limits).
 EXPECTED = {
     GRID: {"dispatched": "1", "signed_in_time": "1", "response_rate": "100.0%", "replied": "0",
            "on_time_rate": "—", "rated": "0", "satisfaction_rate": "—", "overdue_count": "0", "whistle_rate": "—"},
