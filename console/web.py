@@ -26,7 +26,7 @@ from markupsafe import Markup, escape
 from api.deps import Parts, PartsDep, Principal
 from console import accounts
 from console.accounts import User
-from models.case import STATUS_LABEL, Outcome
+from models.case import OUTCOME_LABEL, STATUS_LABEL
 from models.inputs import RATING_LABEL, Role
 from models.policy import URGENCY_LABEL
 from models.timeline import DEADLINE_LABEL, EVENT_LABEL, TIER_LABEL
@@ -38,14 +38,6 @@ HERE = Path(__file__).resolve().parent
 PREFIX = "/console"
 MAX_SESSION_HOURS = 12
 POLL_PARAM = "poll"
-OUTCOME_LABEL = {
-    Outcome.rated: "已评价",
-    Outcome.unrated: "未评价（评价期满）",
-    Outcome.withdrawn: "已撤回",
-    Outcome.merged: "已合并",
-    Outcome.rejected: "不予受理",
-    Outcome.closed_by_supervisor: "督办销号",
-}
 PARTY_LABEL = {REPORTER: "诉求人", SUPERVISOR: "督办"}
 """Who a deadline or a notice may be for besides the directory's units: the rating window is the resident's."""
 SECURITY_HEADERS = {

@@ -67,6 +67,16 @@ class Outcome(StrEnum):
     closed_by_supervisor = "closed_by_supervisor"
 
 
+OUTCOME_LABEL: dict[Outcome, str] = {
+    Outcome.rated: "已评价",
+    Outcome.unrated: "未评价（评价期满）",
+    Outcome.withdrawn: "已撤回",
+    Outcome.merged: "已合并",
+    Outcome.rejected: "不予受理",
+    Outcome.closed_by_supervisor: "督办销号",
+}
+
+
 class CasePolicy(Model):
     """The slice of the policy a case snapshots at intake; later policy changes do not touch it."""
 

@@ -17,7 +17,7 @@ from console import forms, web
 from console.routes.case import Feedback
 from models import inputs as m
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
-from models.case import Outcome
+from models.case import OUTCOME_LABEL, Outcome
 from policy import load_policy
 
 POLICY = load_policy()
@@ -184,4 +184,4 @@ def test_complaints_are_in_chinese_and_name_the_field() -> None:
 
 
 def test_every_way_a_case_ends_reads_in_chinese() -> None:
-    assert set(web.OUTCOME_LABEL) == set(Outcome)
+    assert set(OUTCOME_LABEL) == set(Outcome)
