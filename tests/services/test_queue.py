@@ -9,6 +9,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from models.inputs import SignAction
+from models.reads import QueueItem
 from models.timeline import DeadlineKind
 from services.queries import queue
 from tests.helpers import ready, server_now, sleep_past, start_case, unit, until
@@ -27,7 +28,7 @@ async def test_a_case_past_all_its_limits_heads_the_queue_with_the_limit_it_miss
     fresh = await start_case(client, f"{ticket}-fresh", category="lift_entrapment")
     await ready(fresh)
 
-    async def listed() -> list[str]:
+    async def listed() -> list[QueueItem]:
         now = await server_now(client)
         with Session(engine) as s:
             items = queue(s, unit_id="firm-lift", now=now).data

@@ -226,7 +226,7 @@ def summons(s: Session, case: str, unit: str, *, due: int, reported: int | None 
 
 def test_a_limit_not_yet_met_or_missed_counts_neither_way(session: Session) -> None:
     """响应率 and 报到率 count the limits that were met or missed: an arrival still within its sign limit, or one the
-    case left before it was due (撤回, 合并, 不予受理, an approved 退单), is no failure to respond; the same for a summons."""
+    case left before it was due (撤回, 合并, 不予受理, an approved 退单), is no failure to respond; nor a summons."""
     s = session
     # Withdrawn 10 minutes after the whistle, the report due at 30: the department owed nothing yet.
     closed_case(s, "early", "grid-x", 10, "street-x", "withdrawn")
