@@ -169,3 +169,35 @@ def test_0003_fills_who_a_case_involves_and_its_whistles_from_the_timeline(tmp_p
     # What the old delivery had sent is not sent again; what it had not is left for the dispatcher.
     assert [(seq, r is not None) for seq, r in routed] == [(1, True), (2, False)]
     assert differences(url) == []
+
+
+def test_0006_closes_the_whistles_of_cases_already_struck_off(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    at = datetime(2026, 12, 1, 2, 0, tzinfo=UTC).isoformat()
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0005")
+        for case_id, closed_at in (("withdrawn", at), ("running", None)):
+            conn.execute(
+                text(
+                    "INSERT INTO cases (case_id, channel, channel_ticket_id, category, title, grid_id, status,"
+                    " overdue, reported_at, reopen_count, whistled, last_seq, closed_at)"
+                    " VALUES (:c, 'app', :c, 'x', 'x', 'grid-a1-1', 'x', 0, :at, 0, 1, 1, :closed)"
+                ),
+                {"c": case_id, "at": at, "closed": closed_at},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO whistle_departments (case_id, n, unit_id, kind, whistler, summoned_at, closed)"
+                    " VALUES (:c, 1, 'dept-police', 'hard', 'street-a', :at, 0)"
+                ),
+                {"c": case_id, "at": at},
+            )
+        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT case_id, closed FROM whistle_departments")).all())
+    assert rows == {"withdrawn": True, "running": False}
