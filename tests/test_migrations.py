@@ -199,5 +199,5 @@ def test_0006_closes_the_whistles_of_cases_already_struck_off(tmp_path: Path) ->
             )
         command.upgrade(alembic_config(conn), "head")
     with engine.connect() as conn:
-        rows = dict(conn.execute(text("SELECT case_id, closed FROM whistle_departments")).all())
+        rows = {c: bool(closed) for c, closed in conn.execute(text("SELECT case_id, closed FROM whistle_departments"))}
     assert rows == {"withdrawn": True, "running": False}
