@@ -7,6 +7,7 @@ email address is dropped unread; neither is ever answered back.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import uuid
@@ -20,6 +21,7 @@ import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api import metrics
 from api.deps import PartsDep
@@ -89,9 +91,7 @@ async def _fields(request: Request) -> dict[str, Any]:
         return fields
     if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
         if kind == "multipart/form-data":
-            form = await request.form()
-            # Uploaded files (the v2.1 draft's `media`) are not taken; media_url is.
-            items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+            items = await _multipart_items(request)
         else:
             items = _form_items(await request.body(), request.headers.get("content-type", ""))
         repeated = sorted(k for k, n in Counter(k for k, _ in items).items() if n > 1)
@@ -104,11 +104,48 @@ async def _fields(request: Request) -> dict[str, Any]:
 
 
 def _charset(content_type: str) -> str:
+    """The form's declared charset, refused when Python has no codec of that name."""
+    charset = DEFAULT_CHARSET
     for param in content_type.split(";")[1:]:
         name, _, value = param.partition("=")
         if name.strip().lower() == "charset":
-            return value.strip().strip('"') or DEFAULT_CHARSET
-    return DEFAULT_CHARSET
+            charset = value.strip().strip('"') or DEFAULT_CHARSET
+    try:
+        codecs.lookup(charset)
+    except LookupError as err:
+        raise Open311Error(400, f"不支持的字符集：{charset[:40]}（请使用 UTF-8）") from err
+    return charset
+
+
+class _StrictMultiPartParser(MultiPartParser):
+    """Starlette's multipart parser reads a part it cannot decode in the form's charset as latin-1, so a client's
+    text would be stored garbled instead of refused: each text part is checked in the charset first."""
+
+    def on_part_end(self) -> None:
+        if self._current_part.file is None:
+            _decoded(bytes(self._current_part.data), self._charset)
+        super().on_part_end()
+
+
+async def _multipart_items(request: Request) -> list[tuple[str, str]]:
+    _charset(request.headers.get("content-type", ""))  # an unknown charset is refused, not read as latin-1
+    parser = _StrictMultiPartParser(request.headers, request.stream(), max_fields=MAX_FORM_FIELDS)
+    try:
+        form = await parser.parse()
+    except MultiPartException as err:
+        log.info("open311_bad_multipart", detail=err.message)
+        raise Open311Error(400, "multipart 请求体格式有误，无法读取表单字段") from err
+    # Uploaded files (the v2.1 draft's `media`) are not taken; media_url is.
+    items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    await form.close()
+    return items
+
+
+def _decoded(data: bytes, charset: str) -> str:
+    try:
+        return data.decode(charset)
+    except UnicodeDecodeError as err:
+        raise Open311Error(400, f"请求体含有不是 {charset[:40]} 编码的字符（默认 UTF-8）") from err
 
 
 def _form_items(body: bytes, content_type: str) -> list[tuple[str, str]]:
@@ -116,17 +153,12 @@ def _form_items(body: bytes, content_type: str) -> list[tuple[str, str]]:
     reads raw bytes as latin-1 and replaces percent-escaped bytes it cannot decode, so a client's text would be
     stored garbled instead of refused."""
     charset = _charset(content_type)
+    text = _decoded(body, charset)
     try:
         return parse_qsl(
-            body.decode(charset),
-            keep_blank_values=True,
-            encoding=charset,
-            errors="strict",
-            max_num_fields=MAX_FORM_FIELDS,
+            text, keep_blank_values=True, encoding=charset, errors="strict", max_num_fields=MAX_FORM_FIELDS
         )
-    except LookupError as err:
-        raise Open311Error(400, f"不支持的字符集：{charset[:40]}（请使用 UTF-8）") from err
-    except UnicodeDecodeError as err:
+    except UnicodeDecodeError as err:  # a percent-escaped byte outside the charset
         raise Open311Error(400, f"请求体含有不是 {charset[:40]} 编码的字符（默认 UTF-8）") from err
     except ValueError as err:
         raise Open311Error(400, f"表单字段过多：最多 {MAX_FORM_FIELDS} 项") from err

@@ -261,3 +261,45 @@ async def test_a_form_in_raw_bytes_is_read_in_its_charset_and_bad_bytes_are_refu
     # None of them started the ticket.
     r = await stack.api.post(url, content=raw_form(text.encode()), headers={**ticket, "content-type": form_type})
     assert r.status_code == 201, r.text
+
+
+def multipart_form(description: bytes, boundary: str = "whistle-boundary") -> bytes:
+    """A multipart form whose description part is the given raw bytes."""
+    fields = {"api_key": CHANNEL_KEY, "service_code": "exposed_rubbish", "attribute[grid_id]": "grid-a1-1"}
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()
+    ]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="address_string"\r\n\r\n'.encode())
+    parts.append("多福巷\r\n".encode())
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="description"\r\n\r\n'.encode())
+    parts.append(description + f"\r\n--{boundary}--\r\n".encode())
+    return b"".join(parts)
+
+
+async def test_a_multipart_form_is_read_in_its_charset_and_bad_bytes_are_refused(stack: Stack) -> None:
+    url = f"{BASE}/requests.json"
+    form_type = "multipart/form-data; boundary=whistle-boundary"
+    text = "门口有人摆摊，占道经营"
+    r = await stack.api.post(url, content=multipart_form(text.encode()), headers={"content-type": form_type})
+    assert r.status_code == 201, r.text
+    [req] = (await read(stack, r.json()[0]["service_request_id"])).json()
+    assert req["description"] == text and req["address"] == "多福巷"
+
+    ticket = {"Idempotency-Key": f"bad-multipart-{uuid.uuid4().hex}"}
+    for body, content_type in (
+        (multipart_form(text.encode("gbk")), form_type),
+        (multipart_form(b"\xff\xfe"), f"{form_type}; charset=utf-8"),
+        (multipart_form(text.encode()), f"{form_type}; charset=no-such-charset"),
+    ):
+        description = assert_error(
+            await stack.api.post(url, content=body, headers={**ticket, "content-type": content_type}), 400
+        )
+        assert "字符" in description, (content_type, description)
+    broken = assert_error(
+        await stack.api.post(url, content=b"--x\r\nnot a part", headers={**ticket, "content-type": form_type}), 400
+    )
+    assert "multipart" in broken, broken
+    # None of them started the ticket.
+    body = multipart_form(text.encode())
+    r = await stack.api.post(url, content=body, headers={**ticket, "content-type": form_type})
+    assert r.status_code == 201, r.text
