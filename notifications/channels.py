@@ -21,6 +21,7 @@ from notifications.policy import (
 from notifications.providers import Provider, Webhook
 from notifications.robots import DingTalk, WeCom
 from notifications.sms import Sms
+from policy import load_policy
 from store.db import engine_for
 from store.vault import ReporterVault
 
@@ -41,16 +42,19 @@ class Channels:
     providers: dict[str, Provider]
     limits: dict[str, RateLimit] = field(default_factory=dict)
     webhook: bool = False
+    supervisor_unit: str | None = None
+    """the directory's supervisor (12345 centre) unit, reached as 'supervisor' is"""
 
     def route(self, recipient: str) -> list[tuple[str, str]]:
         """(channel, provider) for each channel a message to `recipient` goes to: its own (or the '*' ones),
         and the webhook if set."""
-        names = self.policy.channels_for(recipient) + ([WEBHOOK] if self.webhook else [])
+        names = self.policy.channels_for(recipient, self.supervisor_unit) + ([WEBHOOK] if self.webhook else [])
         return [(name, self.providers[name].kind) for name in names]
 
 
 def build_channels(cfg: Settings, policy_dir: Path | None = None) -> Channels:
     policy = load_notification_policy(policy_dir or cfg.policy_dir)
+    supervisor_unit = load_policy(policy_dir or cfg.policy_dir).directory.supervisor.id
     secrets = {name.lower(): value.get_secret_value() for name, value in cfg.notify_secrets.items()}
     missing = [
         f"policy/notifications.toml: channels.{name}.{key}: {setting_name(secret)} is not set "
@@ -77,4 +81,10 @@ def build_channels(cfg: Settings, policy_dir: Path | None = None) -> Channels:
             limits[name] = channel.rate_limit
     if cfg.webhook_url:
         providers[WEBHOOK] = Webhook(cfg.webhook_url, cfg.webhook_secret.get_secret_value())
-    return Channels(policy=policy, providers=providers, limits=limits, webhook=bool(cfg.webhook_url))
+    return Channels(
+        policy=policy,
+        providers=providers,
+        limits=limits,
+        webhook=bool(cfg.webhook_url),
+        supervisor_unit=supervisor_unit,
+    )

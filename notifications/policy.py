@@ -141,16 +141,21 @@ class NotificationPolicy(Frozen):
             if r not in known
         ]
 
-    def channels_for(self, recipient: str) -> list[str]:
+    def channels_for(self, recipient: str, supervisor_unit: str | None = None) -> list[str]:
         """The policy's channels for an outbox recipient: a unit id, 'supervisor', or 'reporter:<vault ref>'.
 
-        A unit or the supervisor without a channel of its own gets the '*' channels; an anonymous reporter none.
+        The supervisor's own unit (`supervisor_unit`, the directory's 12345 centre, to whom a street's 退单 and
+        延期 and a case in its queue are addressed) is the supervisor: a channel naming either serves both. A
+        unit or the supervisor without a channel of its own gets the '*' channels; an anonymous reporter none.
         """
         if recipient.startswith(f"{REPORTER}:"):
             if recipient == ANONYMOUS:
                 return []
             return [n for n, c in self.channels.items() if REPORTER in c.recipients]
-        own = [n for n, c in self.channels.items() if recipient in c.recipients]
+        names = {recipient}
+        if supervisor_unit is not None and recipient in (SUPERVISOR, supervisor_unit):
+            names = {SUPERVISOR, supervisor_unit}
+        own = [n for n, c in self.channels.items() if names.intersection(c.recipients)]
         return own or [n for n, c in self.channels.items() if ANY in c.recipients]
 
 

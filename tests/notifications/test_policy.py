@@ -54,6 +54,32 @@ def test_the_example_routes_each_recipient_to_its_channel(tmp_path: Path) -> Non
     )
 
 
+def test_the_supervisors_unit_is_reached_on_the_supervisors_channel(tmp_path: Path) -> None:
+    """A street's 退单 or 延期 awaits the supervisor's unit (`supervisor-12345`), and so does a case in its queue:
+    those notices go to the supervisors' channel, never to the '*' group of the streets and departments."""
+    cfg = Settings(
+        policy_dir=policy_dir(tmp_path, EXAMPLE),
+        notify_secrets={name: SecretStr(f"s-{name}") for name in EXAMPLE_SECRETS},
+        webhook_url=None,
+        database_url=f"sqlite:///{tmp_path / 'cases.db'}",
+    )
+    channels = build_channels(cfg)
+    assert channels.route("supervisor-12345") == channels.route("supervisor") == [("dingtalk-supervisor", "dingtalk")]
+
+
+def test_a_channel_naming_the_supervisors_unit_serves_the_supervisor(tmp_path: Path) -> None:
+    toml = EXAMPLE.replace('recipients = ["supervisor"]', 'recipients = ["supervisor-12345"]')
+    assert toml != EXAMPLE
+    cfg = Settings(
+        policy_dir=policy_dir(tmp_path, toml),
+        notify_secrets={name: SecretStr(f"s-{name}") for name in EXAMPLE_SECRETS},
+        webhook_url=None,
+        database_url=f"sqlite:///{tmp_path / 'cases.db'}",
+    )
+    channels = build_channels(cfg)
+    assert channels.route("supervisor") == channels.route("supervisor-12345") == [("dingtalk-supervisor", "dingtalk")]
+
+
 def test_a_secret_the_policy_names_and_settings_lack_fails_naming_the_setting(tmp_path: Path) -> None:
     some = {name: SecretStr("x") for name in EXAMPLE_SECRETS if name != "dingtalk_supervisor_secret"}
     cfg = Settings(policy_dir=policy_dir(tmp_path, EXAMPLE), notify_secrets=some)
