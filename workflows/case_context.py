@@ -209,12 +209,14 @@ class CaseContext:
             if stale_extension:
                 s.pending_extension = None
 
-    async def close(self, outcome: Outcome, actor: Actor, text: str) -> None:
+    async def close(self, outcome: Outcome, actor: Actor, text: str, *, tell_resident: bool = True) -> None:
+        """销号; `tell_resident=False` when the line before it told the resident already (不予受理, with its reason)."""
         now = workflow.now()
         self.book.close(now, *DeadlineKind, cancel=True)
         self.s.status, self.s.outcome, self.s.closed_at = Status.closed, outcome, now
         self.s.pending_return = self.s.pending_extension = None
-        self.event(EventKind.close, actor, self.s.holder, closed(self, text), data=pl.Closed(outcome=outcome.value))
+        line = closed(self, outcome, text, actor_unit=actor.unit_id, tell_resident=tell_resident)
+        self.event(EventKind.close, actor, self.s.holder, line, data=pl.Closed(outcome=outcome.value))
         for w in self.s.whistles:
             if w.active:
                 # A case that ends (撤回, 合并) takes its whistle down with it.

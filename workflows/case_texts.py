@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from models.case import STATUS_LABEL, Routing, Status
+from models.case import STATUS_LABEL, Outcome, Routing, Status
 from models.inputs import RATING_LABEL
 from models.policy import Limit, WhistleKind
 from models.timeline import DEADLINE_LABEL, Deadline, Message
@@ -247,8 +247,34 @@ def rating_reminder(c: CaseContext, due: datetime) -> Line:
     )
 
 
-def closed(c: CaseContext, text: str) -> Line:
-    return Line(text, (_resident(c, f"已办理完毕（{text}），感谢您的监督"),))
+# How the resident is told a case ended that nobody replied to (a rated or unrated case was handled).
+_ENDED_UNHANDLED: dict[Outcome, str] = {
+    Outcome.withdrawn: "已按您的要求撤回，不再办理",
+    Outcome.merged: "为重复诉求，已并入反映同一问题的诉求一并办理",
+    Outcome.rejected: "未予受理",
+    Outcome.closed_by_supervisor: "经督办处置已销号",
+}
+
+
+def closed(c: CaseContext, outcome: Outcome, text: str, *, actor_unit: str | None, tell_resident: bool) -> Line:
+    """销号. The resident is told how the case ended; a case struck off before a reply (撤回, 合并, 不予受理,
+    督办销号) also tells the units still working on it, other than the actor's own, that they may stop: its
+    holder, its assisting units and the whistler and departments of a whistle it takes down."""
+    ended = _ENDED_UNHANDLED.get(outcome)
+    told: list[Message] = []
+    if tell_resident:
+        told.append(_resident(c, f"{ended}（{text}）" if ended else f"已办理完毕（{text}），感谢您的监督"))
+    if ended is not None:
+        s = c.s
+        units = [s.holder, *(s.routing.assisting if s.routing else ())]
+        for w in s.whistles:
+            if w.active:
+                units += [w.whistler, *w.departments]
+        skip = {None, actor_unit, c.policy.directory.supervisor.id if s.policy else None}
+        for u in dict.fromkeys(units):
+            if u not in skip:
+                told.append(_to(u, f"【销号】{c.brief()}：{text}，无需继续办理"))
+    return Line(text, tuple(told))
 
 
 # ------------------------------------------------------------------------------------------ 撤回, 合并, 不予受理

@@ -12,7 +12,7 @@ from workflows.case_steps.base import Step
 
 async def _apply(c: CaseContext, a: RejectAction) -> None:
     c.event(EventKind.reject, a.actor, c.s.holder, say.rejected(c, a.reason))
-    await c.close(Outcome.rejected, a.actor, "不予受理，销号")
+    await c.close(Outcome.rejected, a.actor, "不予受理，销号", tell_resident=False)  # told with its reason
 
 
 REJECT = Step(_apply)

@@ -1,0 +1,94 @@
+"""What a case struck off tells: the resident how it ended (not "办理完毕" for a case nobody handled), and the units
+still working on it (its holder, its assisting units, the departments of a whistle it takes down) that they may
+stop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from models.inputs import MergeAction, RateAction, RejectAction, ReplyAction, SignAction, WithdrawAction
+from models.policy import WhistleKind
+from models.tables import NotificationRow
+from tests.helpers import channel, ready, start_case, supervisor, unit, whistled_at_street
+from workflows.case import CaseWorkflow
+
+
+def told(engine: Engine, case_id: str) -> list[tuple[str, str]]:
+    with Session(engine) as s:
+        rows = s.exec(
+            select(NotificationRow).where(NotificationRow.case_id == case_id).order_by(NotificationRow.id)  # type: ignore[arg-type]
+        ).all()
+    return [(n.recipient.split(":")[0], n.text) for n in rows]
+
+
+def resident(notices: list[tuple[str, str]]) -> list[str]:
+    return [text for to, text in notices if to == "reporter"]
+
+
+async def test_a_withdrawn_case_is_not_told_as_handled_and_its_units_may_stop(
+    client: Client, ticket: str, engine: Engine
+) -> None:
+    h = await start_case(client, ticket, category="street_vending")  # the grid leads, 城管执法 assists
+    await ready(h)
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("grid-a1-1")))
+    await h.execute_update(CaseWorkflow.withdraw, WithdrawAction(actor=channel(), reason="已自行解决"))
+    notices = told(engine, h.id)
+    (last,) = resident(notices)
+    assert "撤回" in last and "办理完毕" not in last, last
+    for holder_or_helper in ("grid-a1-1", "dept-enforcement"):
+        stop = [text for to, text in notices if to == holder_or_helper and "【销号】" in text]
+        assert len(stop) == 1 and "撤回" in stop[0] and "无需继续办理" in stop[0], notices
+
+
+async def test_a_rejected_case_tells_the_resident_once_with_its_reason(
+    client: Client, ticket: str, engine: Engine
+) -> None:
+    h = await start_case(client, ticket, category="street_vending")
+    await ready(h)
+    await h.execute_update(CaseWorkflow.reject_case, RejectAction(actor=supervisor(), reason="不属于本区管辖"))
+    notices = told(engine, h.id)
+    (only,) = resident(notices)
+    assert "不属于本区管辖" in only and "办理完毕" not in only, only
+    assert any(to == "grid-a1-1" and "【销号】" in text and "不予受理" in text for to, text in notices), notices
+
+
+async def test_a_merged_duplicate_tells_its_resident_where_it_went(client: Client, ticket: str, engine: Engine) -> None:
+    target = await start_case(client, f"{ticket}-target", category="street_vending")
+    duplicate = await start_case(client, f"{ticket}-dup", category="street_vending")
+    await ready(target)
+    await ready(duplicate)
+    merge = MergeAction(actor=supervisor(), into_case_id=target.id, reason="同一地点同一问题")
+    await duplicate.execute_update(CaseWorkflow.merge, merge)
+    notices = told(engine, duplicate.id)
+    (last,) = resident(notices)
+    assert "重复诉求" in last and "办理完毕" not in last, last
+    assert any(to == "grid-a1-1" and "【销号】" in text and "重复诉求" in text for to, text in notices), notices
+
+
+async def test_a_case_struck_off_tells_the_departments_of_the_whistle_it_takes_down(
+    env: WorkflowEnvironment, client: Client, ticket: str, engine: Engine
+) -> None:
+    h, _ = await whistled_at_street(env, client, ticket, WhistleKind.ordinary, ["dept-enforcement", "dept-housing"])
+    await h.execute_update(CaseWorkflow.withdraw, WithdrawAction(actor=channel(), reason="已与施工方协商解决"))
+    notices = told(engine, h.id)
+    for department in ("dept-enforcement", "dept-housing", "street-a"):
+        assert any(to == department and "【销号】" in text for to, text in notices), (department, notices)
+
+
+async def test_a_rated_case_still_thanks_the_resident_for_a_handled_case(
+    client: Client, ticket: str, engine: Engine
+) -> None:
+    h = await start_case(client, ticket, category="street_vending")
+    await ready(h)
+    grid: Any = unit("grid-a1-1")
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=grid))
+    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=grid, result="已劝离"))
+    await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
+    notices = told(engine, h.id)
+    assert "已办理完毕" in resident(notices)[-1]
+    assert not any("【销号】" in text for _, text in notices), "the unit that replied closed it itself"
