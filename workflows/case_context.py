@@ -213,9 +213,9 @@ class CaseContext:
         """销号; `tell_resident=False` when the line before it told the resident already (不予受理, with its reason)."""
         now = workflow.now()
         self.book.close(now, *DeadlineKind, cancel=True)
+        line = closed(self, outcome, text, actor_unit=actor.unit_id, tell_resident=tell_resident)
         self.s.status, self.s.outcome, self.s.closed_at = Status.closed, outcome, now
         self.s.pending_return = self.s.pending_extension = None
-        line = closed(self, outcome, text, actor_unit=actor.unit_id, tell_resident=tell_resident)
         self.event(EventKind.close, actor, self.s.holder, line, data=pl.Closed(outcome=outcome.value))
         for w in self.s.whistles:
             if w.active:

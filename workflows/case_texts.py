@@ -259,14 +259,16 @@ _ENDED_UNHANDLED: dict[Outcome, str] = {
 def closed(c: CaseContext, outcome: Outcome, text: str, *, actor_unit: str | None, tell_resident: bool) -> Line:
     """销号. The resident is told how the case ended; a case struck off before a reply (撤回, 合并, 不予受理,
     督办销号) also tells the units still working on it, other than the actor's own, that they may stop: its
-    holder, its assisting units and the whistler and departments of a whistle it takes down."""
+    holder, its assisting units, the approver of a 退单 or 延期 it asked, and the whistler and departments of a
+    whistle it takes down."""
     ended = _ENDED_UNHANDLED.get(outcome)
     told: list[Message] = []
     if tell_resident:
         told.append(_resident(c, f"{ended}（{text}）" if ended else f"已办理完毕（{text}），感谢您的监督"))
     if ended is not None:
         s = c.s
-        units = [s.holder, *(s.routing.assisting if s.routing else ())]
+        asked = [p.approver for p in (s.pending_return, s.pending_extension) if p is not None]
+        units = [s.holder, *(s.routing.assisting if s.routing else ()), *asked]
         for w in s.whistles:
             if w.active:
                 units += [w.whistler, *w.departments]

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from models.inputs import MergeAction, RateAction, RejectAction, ReplyAction, SignAction, WithdrawAction
+from models.inputs import MergeAction, RateAction, RejectAction, ReplyAction, ReturnAction, SignAction, WithdrawAction
 from models.policy import WhistleKind
 from models.tables import NotificationRow
 from tests.helpers import channel, ready, start_case, supervisor, unit, whistled_at_street
@@ -68,6 +68,18 @@ async def test_a_merged_duplicate_tells_its_resident_where_it_went(client: Clien
     (last,) = resident(notices)
     assert "重复诉求" in last and "办理完毕" not in last, last
     assert any(to == "grid-a1-1" and "【销号】" in text and "重复诉求" in text for to, text in notices), notices
+
+
+async def test_a_withdrawn_case_tells_the_unit_asked_to_approve_its_return(
+    client: Client, ticket: str, engine: Engine
+) -> None:
+    h = await start_case(client, ticket, category="street_vending")
+    await ready(h)
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("grid-a1-1")))
+    await h.execute_update(CaseWorkflow.return_case, ReturnAction(actor=unit("grid-a1-1"), reason="不属本网格"))
+    await h.execute_update(CaseWorkflow.withdraw, WithdrawAction(actor=channel(), reason="已自行解决"))
+    notices = told(engine, h.id)
+    assert any(to == "comm-a1" and "【销号】" in text for to, text in notices), notices
 
 
 async def test_a_case_struck_off_tells_the_departments_of_the_whistle_it_takes_down(
