@@ -25,7 +25,7 @@ def overdue(inp: WhistleInput, d: Deadline) -> Line:
         f"{unit}超过{label}（{WHISTLE_KIND_LABEL[inp.kind]}）",
         (
             Message(to=d.unit_id, text=f"【吹哨督办】{inp.case_id}：{label}已超期"),
-            Message(to=inp.whistler, text=f"【吹哨】{unit}{label}已超期"),
+            Message(to=inp.whistler, text=f"【吹哨】{inp.case_id}：{unit}{label}已超期"),
             Message(to=SUPERVISOR, text=f"【吹哨督办】{inp.case_id}：{unit}{label}已超期"),
         ),
     )
@@ -43,7 +43,7 @@ def reported(inp: WhistleInput, unit_id: str, late: bool) -> Line:
     late_text = "（迟到）" if late else ""
     return Line(
         f"{_n(inp, unit_id)}报到{late_text}",
-        (Message(to=inp.whistler, text=f"【报到】{_n(inp, unit_id)}已报到{late_text}"),),
+        (Message(to=inp.whistler, text=f"【报到】{inp.case_id}：{_n(inp, unit_id)}已报到{late_text}"),),
     )
 
 
