@@ -99,13 +99,10 @@ def overdue(c: CaseContext, d: Deadline) -> Line:
 def supervised_overdue(c: CaseContext, d: Deadline, *, whistler_leads: bool = False) -> Line:
     unit, label = c.name(d.unit_id), DEADLINE_LABEL[d.kind]
     stays = f"（已吹哨召集部门，仍由{unit}牵头办理）" if whistler_leads else ""
-    return Line(
-        f"系统督办：{unit}{label}已超期{stays}",
-        (
-            _to(d.unit_id, f"【督办】{c.brief()}：{label}已超期，请立即办理"),
-            _to(SUPERVISOR, f"【督办】{c.brief()}：{unit}{label}已超期"),
-        ),
-    )
+    told = [_to(d.unit_id, f"【督办】{c.brief()}：{label}已超期，请立即办理")]
+    if d.unit_id != c.policy.directory.supervisor.id:  # the supervisor holding the case is told once
+        told.append(_to(SUPERVISOR, f"【督办】{c.brief()}：{unit}{label}已超期"))
+    return Line(f"系统督办：{unit}{label}已超期{stays}", tuple(told))
 
 
 def publicly_noticed(c: CaseContext, d: Deadline) -> Line:
