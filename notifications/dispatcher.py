@@ -26,7 +26,7 @@ import structlog
 
 from notifications import metrics
 from notifications.channels import Channels
-from notifications.outbox import DEAD, DELIVERED, Claimed, Outbox
+from notifications.outbox import DEAD, DELIVERED, NO_CHANNEL, Claimed, Outbox
 from notifications.policy import Delivery, RateLimit
 from notifications.providers import Message, Outcome, Result
 
@@ -167,17 +167,22 @@ class NotificationDispatcher:
             metrics.RESENT.labels(provider=kind).inc()
             log.warning("notification_resent_unconfirmed", case_id=c.case_id, key=c.key, channel=c.channel)
         if provider is None:
-            outcome = Outcome(Result.permanent, f"channel {c.channel!r} is no longer configured")
-        else:
-            message = Message(key=c.key, case_id=c.case_id, recipient=c.recipient, text=c.text)
-            try:
-                # httpx's timeout is per phase (connect, each read); this bounds the whole send, within the lease.
-                outcome = await asyncio.wait_for(provider.send(http, message), self.policy.timeout_seconds)
-            except TimeoutError:
-                outcome = Outcome(Result.retry, "timeout: the whole send")
-            except Exception as err:  # a provider's bug must not stop the dispatcher; the message waits and retries
-                log.exception("notification_provider_error", channel=c.channel, key=c.key)
-                outcome = Outcome(Result.retry, f"provider error: {type(err).__name__}")
+            # The policy dropped or renamed the channel since the message was routed: as a message no channel
+            # serves, it waits visibly, and a resend routes it anew (on the same channel it would die again).
+            detail = f"channel {c.channel!r} is no longer configured"
+            ours = await asyncio.to_thread(self.outbox.finish, token, c.id, state=NO_CHANNEL, last_error=detail)
+            metrics.SENDS.labels(provider=kind, outcome=NO_CHANNEL).inc()
+            log.warning("notification_channel_gone", case_id=c.case_id, key=c.key, channel=c.channel, confirmed=ours)
+            return
+        message = Message(key=c.key, case_id=c.case_id, recipient=c.recipient, text=c.text)
+        try:
+            # httpx's timeout is per phase (connect, each read); this bounds the whole send, within the lease.
+            outcome = await asyncio.wait_for(provider.send(http, message), self.policy.timeout_seconds)
+        except TimeoutError:
+            outcome = Outcome(Result.retry, "timeout: the whole send")
+        except Exception as err:  # a provider's bug must not stop the dispatcher; the message waits and retries
+            log.exception("notification_provider_error", channel=c.channel, key=c.key)
+            outcome = Outcome(Result.retry, f"provider error: {type(err).__name__}")
         window = self.windows.get(c.channel)
         if window is not None and not outcome.reached:
             window.unsend(sent_at)

@@ -27,7 +27,8 @@ class NotificationPublic(BaseModel):
     text: str
     state: Literal["queued", "pending", "delivered", "dead", "no_channel"] = Field(
         description="queued: not routed yet; pending: being sent or waiting to retry; dead: given up, resendable; "
-        "no_channel: no channel serves its recipient"
+        "no_channel: no channel serves its recipient, or the one it was routed to is no longer configured (a resend "
+        "routes it anew)"
     )
     attempts: int
     resent: int = Field(description="sends after one never confirmed (a dispatcher died): possible duplicates")

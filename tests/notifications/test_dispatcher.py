@@ -9,11 +9,12 @@ from structlog.testing import capture_logs
 
 from models.tables import NotificationRow, ReporterRow, RevealAudit
 from models.timeline import Message
+from notifications.channels import build_channels
 from notifications.outbox import Outbox
 from store.db import engine_for
 from store.vault import ReporterVault, vault_row
-from tests.notifications.conftest import all_in, dispatching, entries, queue, settings_for, wait_for
-from tests.notifications.receivers import Receivers
+from tests.notifications.conftest import all_in, dispatching, entries, policy_dir, queue, settings_for, wait_for
+from tests.notifications.receivers import Receivers, policy_toml
 
 PHONE = "13912345678"
 
@@ -191,3 +192,24 @@ async def test_two_dispatchers_never_send_one_message_twice(tmp_path: Path, rx: 
     assert len(keys) == len(set(keys)) == 100 and not state.refused
     for case in range(20):  # in order within each case
         assert [k for k in keys if k.startswith(f"case-{case}:")] == [f"case-{case}:{seq}:0" for seq in range(1, 6)]
+
+
+async def test_a_message_left_on_a_channel_the_policy_dropped_goes_on_its_new_channel_when_resent(
+    tmp_path: Path, rx: tuple[Receivers, str]
+) -> None:
+    """A city renames a channel while messages wait on the old one: they stay visible (no_channel) and a resend
+    routes them anew, instead of queueing them on the dropped channel to die again."""
+    state, base = rx
+    old = settings_for(tmp_path / "old", base)
+    engine = engine_for(old.database_url)
+    queue(engine, "case-r", grid_notices(1))
+    Outbox(engine).route(build_channels(old).route, datetime.now(UTC))
+    assert [e.channel for e in entries(old, "case-r")] == ["wecom-comm-a1"]
+    renamed = policy_toml(base).replace("[channels.wecom-comm-a1]", "[channels.wecom-grids]")
+    new = old.model_copy(update={"policy_dir": policy_dir(tmp_path / "new", renamed)})
+    async with dispatching(new):
+        (left,) = await wait_for(lambda: [e for e in entries(new, "case-r") if e.state != "pending"])
+        assert left.state == "no_channel" and "no longer configured" in (left.last_error or "")
+        assert Outbox(engine).resend("case-r", left.notification_id, datetime.now(UTC)) == 1
+        (done,) = await wait_for(lambda: all_in(new, "case-r", "delivered") and entries(new, "case-r"))
+    assert done.channel == "wecom-grids" and len(state.on("wecom")) == 1
