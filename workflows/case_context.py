@@ -154,9 +154,16 @@ class CaseContext:
         return await plan(items, p.calendar, p.supervision, p.workdays)
 
     async def assign(
-        self, unit_id: str, tier: Tier, *, announce: bool = True, reply_limit: Limit | None = None
+        self,
+        unit_id: str,
+        tier: Tier,
+        *,
+        announce: bool = True,
+        reply_limit: Limit | None = None,
+        reopen: int | None = None,
     ) -> None:
-        """The case arrives at a unit: it must sign, and a climbing tier gets its slice of the reply limit."""
+        """The case arrives at a unit: it must sign, and a climbing tier gets its slice of the reply limit;
+        `reopen` numbers a 重办 (with `reply_limit`), which the unit is told as such."""
         now = workflow.now()
         p = self.policy
         self.hold(unit_id, tier, Status.dispatched)
@@ -177,7 +184,7 @@ class CaseContext:
                     due_at=reply.due_at, urge_at=min(planned.urge_at, reply.urge_at), notice_at=reply.notice_at
                 )
             self.book.add(kind, unit_id, now, planned)
-        line = assigned(self, unit_id)
+        line = assigned(self, unit_id, (reopen, reply_limit) if reopen and reply_limit else None)
         if announce:
             self.event(EventKind.dispatch, SYSTEM, unit_id, line)
         else:

@@ -74,11 +74,14 @@ def dispatched(c: CaseContext, routing: Routing, reply_due: datetime, reply_limi
     )
 
 
-def assigned(c: CaseContext, unit_id: str) -> Line:
-    return Line(
-        f"派单至{c.name(unit_id)}",
-        (_to(unit_id, f"【新工单】{c.brief()}：请在{c.policy.limits.sign}内签收"),),
-    )
+def assigned(c: CaseContext, unit_id: str, reopen: tuple[int, Limit] | None = None) -> Line:
+    """派单 to a unit; `reopen` (the 重办's number and limit) when the resident sent the case back to it."""
+    sign = f"请在{c.policy.limits.sign}内签收"
+    if reopen is None:
+        notice = f"【新工单】{c.brief()}：{sign}"
+    else:
+        notice = f"【重办】{c.brief()}：群众评价不满意，第{reopen[0]}次重办，{sign}，{reopen[1]}内办结"
+    return Line(f"派单至{c.name(unit_id)}", (_to(unit_id, notice),))
 
 
 # ------------------------------------------------------------------------------------------ timer points

@@ -104,3 +104,18 @@ async def test_a_rated_case_still_thanks_the_resident_for_a_handled_case(
     notices = told(engine, h.id)
     assert "已办理完毕" in resident(notices)[-1]
     assert not any("【销号】" in text for _, text in notices), "the unit that replied closed it itself"
+
+
+async def test_a_reopened_case_reaches_its_unit_as_a_reopen_not_a_new_work_order(
+    client: Client, ticket: str, engine: Engine
+) -> None:
+    h = await start_case(client, ticket, category="street_vending")
+    await ready(h)
+    grid: Any = unit("grid-a1-1")
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=grid))
+    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=grid, result="已劝离"))
+    await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="unsatisfied", solved=False))
+    to_grid = [text for to, text in told(engine, h.id) if to == "grid-a1-1"]
+    assert to_grid[0].startswith("【新工单】"), to_grid
+    (reopen,) = to_grid[1:]
+    assert reopen.startswith("【重办】") and "第1次重办" in reopen and "15个工作日" in reopen, reopen

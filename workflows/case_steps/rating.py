@@ -50,7 +50,7 @@ async def _rate(c: CaseContext, a: RateAction) -> None:
         say.reopened(c, c.s.reopen_count, replied_by, rules.reopen_limit),
         data=pl.Reopened(n=c.s.reopen_count),
     )
-    await c.assign(replied_by, c.tier_of(replied_by), reply_limit=rules.reopen_limit)
+    await c.assign(replied_by, c.tier_of(replied_by), reply_limit=rules.reopen_limit, reopen=c.s.reopen_count)
 
 
 async def window_passed(c: CaseContext) -> None:
