@@ -183,15 +183,33 @@ def extension_approved(c: CaseContext, unit_id: str, amount: Limit, new_due: str
     )
 
 
-def suspended(c: CaseContext, reason: str) -> Line:
+def _holder_unless(c: CaseContext, actor_unit: str | None, text: str) -> tuple[Message, ...]:
+    """The holder told of what another (a supervisor) did to its case."""
+    holder = c.s.holder
+    return (_to(holder, text),) if holder and holder != actor_unit else ()
+
+
+def suspended(c: CaseContext, reason: str, actor_unit: str | None) -> Line:
     return Line(
         f"挂账：{reason}",
-        (_to(SUPERVISOR, f"【挂账】{c.brief()}：{reason}"), _resident(c, f"需阶段性办理，已挂账：{reason}")),
+        (
+            _to(SUPERVISOR, f"【挂账】{c.brief()}：{reason}"),
+            *_holder_unless(c, actor_unit, f"【挂账】{c.brief()}：{reason}，时限暂停计算"),
+            _resident(c, f"需阶段性办理，已挂账：{reason}"),
+        ),
     )
 
 
-def resumed(paused: timedelta, reason: str) -> Line:
-    return Line(f"恢复办理（挂账{duration(paused)}）：{reason}")
+def resumed(c: CaseContext, paused: timedelta, reason: str, actor_unit: str | None, reply: Deadline | None) -> Line:
+    due = f"，办结时限{c.local(reply.due_at)}" if reply is not None and reply.open else ""
+    return Line(
+        f"恢复办理（挂账{duration(paused)}）：{reason}",
+        (
+            _to(SUPERVISOR, f"【恢复办理】{c.brief()}：{reason}"),
+            *_holder_unless(c, actor_unit, f"【恢复办理】{c.brief()}：{reason}{due}"),
+            _resident(c, f"已恢复办理：{reason}"),
+        ),
+    )
 
 
 # ------------------------------------------------------------------------------------------ 办结, 评价, 重办, 销号

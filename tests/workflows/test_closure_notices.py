@@ -11,7 +11,17 @@ from sqlmodel import Session, select
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from models.inputs import MergeAction, RateAction, RejectAction, ReplyAction, ReturnAction, SignAction, WithdrawAction
+from models.inputs import (
+    MergeAction,
+    RateAction,
+    RejectAction,
+    ReplyAction,
+    ResumeAction,
+    ReturnAction,
+    SignAction,
+    SuspendAction,
+    WithdrawAction,
+)
 from models.policy import WhistleKind
 from models.tables import NotificationRow
 from tests.helpers import channel, ready, start_case, supervisor, unit, whistled_at_street
@@ -119,3 +129,34 @@ async def test_a_reopened_case_reaches_its_unit_as_a_reopen_not_a_new_work_order
     assert to_grid[0].startswith("【新工单】"), to_grid
     (reopen,) = to_grid[1:]
     assert reopen.startswith("【重办】") and "第1次重办" in reopen and "15个工作日" in reopen, reopen
+
+
+async def test_a_case_the_supervisor_suspends_and_resumes_tells_its_holder_both_times(
+    client: Client, ticket: str, engine: Engine
+) -> None:
+    """The holder's clocks stop and run again: it is told of each, with the limit it has again on resume."""
+    h = await start_case(client, ticket, category="street_vending")
+    await ready(h)
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("grid-a1-1")))
+    await h.execute_update(CaseWorkflow.suspend, SuspendAction(actor=supervisor(), reason="冬季停工，开春后处置"))
+    await h.execute_update(CaseWorkflow.resume, ResumeAction(actor=supervisor(), reason="已开春，恢复施工"))
+    notices = told(engine, h.id)
+    to_grid = [text for to, text in notices if to == "grid-a1-1"]
+    assert any(t.startswith("【挂账】") and "冬季停工" in t for t in to_grid), to_grid
+    (resumed,) = [t for t in to_grid if t.startswith("【恢复办理】")]
+    assert "已开春" in resumed and "办结时限" in resumed, resumed
+    assert any("恢复办理" in t for t in resident(notices)), notices
+
+
+async def test_a_holder_that_suspends_its_own_case_is_not_told_of_it(
+    client: Client, ticket: str, engine: Engine
+) -> None:
+    h = await start_case(client, ticket, category="street_vending")
+    await ready(h)
+    grid = unit("grid-a1-1")
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=grid))
+    await h.execute_update(CaseWorkflow.suspend, SuspendAction(actor=grid, reason="冬季停工，开春后处置"))
+    await h.execute_update(CaseWorkflow.resume, ResumeAction(actor=grid, reason="已开春，恢复施工"))
+    notices = told(engine, h.id)
+    assert not [t for to, t in notices if to == "grid-a1-1" and ("【挂账】" in t or "【恢复办理】" in t)], notices
+    assert any(to == "supervisor" and t.startswith("【恢复办理】") for to, t in notices), notices

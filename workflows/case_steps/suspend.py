@@ -6,7 +6,7 @@ from temporalio import workflow
 
 from models.case import Status
 from models.inputs import Actor, ResumeAction, SuspendAction
-from models.timeline import EventKind
+from models.timeline import DeadlineKind, EventKind
 from workflows import case_texts as say
 from workflows.case_context import CaseContext
 from workflows.case_steps.base import Step, no_whistle
@@ -19,7 +19,7 @@ def _guard_suspend(c: CaseContext, actor: Actor) -> None:
 async def _suspend(c: CaseContext, a: SuspendAction) -> None:
     c.s.suspended_from, c.s.suspended_at = c.s.status, workflow.now()
     c.s.status = Status.suspended
-    c.event(EventKind.suspend, a.actor, c.s.holder, say.suspended(c, a.reason))
+    c.event(EventKind.suspend, a.actor, c.s.holder, say.suspended(c, a.reason, a.actor.unit_id))
 
 
 async def _resume(c: CaseContext, a: ResumeAction) -> None:
@@ -27,7 +27,8 @@ async def _resume(c: CaseContext, a: ResumeAction) -> None:
     paused = workflow.now() - c.s.suspended_at
     c.book.shift(paused)
     c.s.status, c.s.suspended_at, c.s.suspended_from = c.s.suspended_from, None, None
-    c.event(EventKind.resume, a.actor, c.s.holder, say.resumed(paused, a.reason))
+    reply = c.book.find(DeadlineKind.reply)
+    c.event(EventKind.resume, a.actor, c.s.holder, say.resumed(c, paused, a.reason, a.actor.unit_id, reply))
 
 
 SUSPEND = Step(_suspend, guard=_guard_suspend)
