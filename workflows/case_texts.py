@@ -133,7 +133,10 @@ def return_asked(c: CaseContext, reason: str, approver: str) -> Line:
 
 
 def return_approved(c: CaseContext, unit_id: str, to_unit: str, reason: str) -> Line:
-    return Line(f"同意{c.name(unit_id)}退单，改派至{c.name(to_unit)}：{reason}")
+    return Line(
+        f"同意{c.name(unit_id)}退单，改派至{c.name(to_unit)}：{reason}",
+        (_to(unit_id, f"【退单通过】{c.brief()}：已改派至{c.name(to_unit)}：{reason}"),),
+    )
 
 
 def return_refused(c: CaseContext, unit_id: str, reason: str) -> Line:
@@ -141,7 +144,12 @@ def return_refused(c: CaseContext, unit_id: str, reason: str) -> Line:
 
 
 def redispatched(c: CaseContext, to_unit: str, reason: str) -> Line:
-    return Line(f"督办改派：{c.name(c.s.holder)} → {c.name(to_unit)}：{reason}")
+    """改派 by a supervisor; the unit it takes the case from is told (the supervisor's own queue is not)."""
+    holder = c.s.holder
+    told: tuple[Message, ...] = ()
+    if holder is not None and holder != c.policy.directory.supervisor.id:
+        told = (_to(holder, f"【改派】{c.brief()}：已改派至{c.name(to_unit)}，无需继续办理：{reason}"),)
+    return Line(f"督办改派：{c.name(holder)} → {c.name(to_unit)}：{reason}", told)
 
 
 def escalated(c: CaseContext, above: str, reason: str) -> Line:

@@ -14,17 +14,19 @@ from temporalio.testing import WorkflowEnvironment
 from models.inputs import (
     MergeAction,
     RateAction,
+    RedispatchAction,
     RejectAction,
     ReplyAction,
     ResumeAction,
     ReturnAction,
+    ReturnDecision,
     SignAction,
     SuspendAction,
     WithdrawAction,
 )
 from models.policy import WhistleKind
 from models.tables import NotificationRow
-from tests.helpers import channel, ready, start_case, supervisor, unit, whistled_at_street
+from tests.helpers import channel, ready, sent, start_case, supervisor, unit, whistled_at_street
 from workflows.case import CaseWorkflow
 
 
@@ -160,3 +162,27 @@ async def test_a_holder_that_suspends_its_own_case_is_not_told_of_it(
     notices = told(engine, h.id)
     assert not [t for to, t in notices if to == "grid-a1-1" and ("【挂账】" in t or "【恢复办理】" in t)], notices
     assert any(to == "supervisor" and t.startswith("【恢复办理】") for to, t in notices), notices
+
+
+async def test_a_unit_whose_return_is_approved_is_told_where_the_case_went(
+    client: Client, ticket: str, engine: Engine
+) -> None:
+    h = await start_case(client, ticket, category="street_vending")
+    await ready(h)
+    grid = unit("grid-a1-1")
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=grid))
+    await h.execute_update(CaseWorkflow.return_case, ReturnAction(actor=grid, reason="不属本网格"))
+    decision = ReturnDecision(actor=unit("comm-a1"), approve=True, to_unit="grid-a1-2", reason="同意改派")
+    await h.execute_update(CaseWorkflow.decide_return, sent(decision))
+    to_grid = [text for to, text in told(engine, h.id) if to == "grid-a1-1"]
+    assert any(t.startswith("【退单通过】") and "第二网格" in t for t in to_grid), to_grid
+
+
+async def test_a_unit_the_supervisor_takes_a_case_from_is_told(client: Client, ticket: str, engine: Engine) -> None:
+    h = await start_case(client, ticket, category="street_vending")
+    await ready(h)
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("grid-a1-1")))
+    move = RedispatchAction(actor=supervisor(), to_unit="dept-enforcement", reason="属执法事项，改派执法局")
+    await h.execute_update(CaseWorkflow.redispatch, sent(move))
+    to_grid = [text for to, text in told(engine, h.id) if to == "grid-a1-1"]
+    assert any(t.startswith("【改派】") and "无需继续办理" in t for t in to_grid), to_grid
