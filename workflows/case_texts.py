@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from models.case import STATUS_LABEL, Outcome, Routing, Status
 from models.inputs import RATING_LABEL
 from models.policy import Limit, WhistleKind
-from models.timeline import DEADLINE_LABEL, Deadline, Message
+from models.timeline import DEADLINE_LABEL, Deadline, DeadlineKind, Message
 from models.whistle import WHISTLE_KIND_LABEL
 
 if TYPE_CHECKING:
@@ -99,10 +99,17 @@ def overdue(c: CaseContext, d: Deadline) -> Line:
     return Line(f"{c.name(d.unit_id)}超过{DEADLINE_LABEL[d.kind]}")
 
 
-def supervised_overdue(c: CaseContext, d: Deadline, *, whistler_leads: bool = False) -> Line:
+def supervised_overdue(
+    c: CaseContext, d: Deadline, *, whistler_leads: bool = False, moves_to: str | None = None
+) -> Line:
+    """督办 of a missed limit; `moves_to`: the unit the miss sends the case to (上报, 待督办改派), so the unit that
+    missed is not asked to handle a case it no longer holds."""
     unit, label = c.name(d.unit_id), DEADLINE_LABEL[d.kind]
     stays = f"（已吹哨召集部门，仍由{unit}牵头办理）" if whistler_leads else ""
-    told = [_to(d.unit_id, f"【督办】{c.brief()}：{label}已超期，请立即办理")]
+    then = f"已转{c.name(moves_to)}办理" if moves_to else "请立即办理"
+    if moves_to and d.kind is DeadlineKind.tier and moves_to != c.policy.directory.supervisor.id:
+        then = f"已自动上报至{c.name(moves_to)}"
+    told = [_to(d.unit_id, f"【督办】{c.brief()}：{label}已超期，{then}")]
     if d.unit_id != c.policy.directory.supervisor.id:  # the supervisor holding the case is told once
         told.append(_to(SUPERVISOR, f"【督办】{c.brief()}：{unit}{label}已超期"))
     return Line(f"系统督办：{unit}{label}已超期{stays}", tuple(told))

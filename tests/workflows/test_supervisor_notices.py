@@ -1,4 +1,5 @@
-"""A limit missed while the case waits in the supervisor's queue: the supervisor gets its 督办 once."""
+"""The 督办 of a missed limit: once to a supervisor who holds the case; to a unit the case climbed away from, as
+that (not 请立即办理)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from models.case import Status
+from models.inputs import SignAction
 from models.timeline import DeadlineKind
-from tests.helpers import sleep_past
+from tests.helpers import ready, sleep_past, start_case, unit
 from tests.workflows.test_charged import climbed_by_hand, notices
 from workflows.case import CaseWorkflow
 
@@ -28,3 +30,15 @@ async def test_a_reply_limit_missed_in_the_supervisors_queue_is_supervised_once(
         if n.recipient in SUPERVISORS and "【督办】" in n.text and "办结时限" in n.text
     ]
     assert len(supervised) == 1, supervised
+
+
+async def test_a_unit_whose_slice_ran_out_is_told_the_case_climbed_not_to_handle_it_now(
+    env: WorkflowEnvironment, client: Client, ticket: str, engine: Engine
+) -> None:
+    h = await start_case(client, ticket, category="street_vending")
+    await ready(h)
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=unit("grid-a1-1")))
+    await sleep_past(env, h, DeadlineKind.tier)
+    assert (await h.query(CaseWorkflow.view)).holder == "comm-a1"
+    (supervised,) = [n.text for n in notices(engine, h.id) if n.recipient == "grid-a1-1" and "【督办】" in n.text]
+    assert "请立即办理" not in supervised and "自动上报" in supervised, supervised

@@ -36,8 +36,10 @@ async def fire_due(c: CaseContext) -> None:
         elif item.point is Point.miss:
             d.missed_by = d.unit_id
             leads = _whistler_leads(c, d)
+            moves_to = None if leads else _moves_to(c, d)
             c.event(EventKind.overdue, SYSTEM, d.unit_id, say.overdue(c, d), deadline=ref(d))
-            c.event(EventKind.supervise, SYSTEM, d.unit_id, say.supervised_overdue(c, d, whistler_leads=leads))
+            line = say.supervised_overdue(c, d, whistler_leads=leads, moves_to=moves_to)
+            c.event(EventKind.supervise, SYSTEM, d.unit_id, line)
             if not leads:
                 await _missed(c, d)
         else:
@@ -67,6 +69,17 @@ def _whistler_leads(c: CaseContext, d: Deadline) -> bool:
         whistled = any(w.whistler == d.unit_id for w in c.s.whistles)
         leads = whistled and supervisor_queue.goes_to_supervisor(c, d.unit_id)
     return leads and workflow.patched(WHISTLER_LEADS_PATCH)
+
+
+def _moves_to(c: CaseContext, d: Deadline) -> str | None:
+    """Where a missed limit sends the case (`_missed`): the tier above, or the supervisor's queue; None if it
+    stays."""
+    if d.kind is not DeadlineKind.tier or d.unit_id != c.s.holder:
+        return None
+    above = next_tier(c.policy.directory, d.unit_id)
+    if above is not None:
+        return above.id
+    return c.policy.directory.supervisor.id if supervisor_queue.goes_to_supervisor(c, d.unit_id) else None
 
 
 async def _missed(c: CaseContext, d: Deadline) -> None:
