@@ -285,7 +285,7 @@ _ENDED_UNHANDLED: dict[Outcome, str] = {
     Outcome.withdrawn: "已按您的要求撤回，不再办理",
     Outcome.merged: "为重复诉求，已并入反映同一问题的诉求一并办理",
     Outcome.rejected: "未予受理",
-    Outcome.closed_by_supervisor: "经督办处置已销号",
+    Outcome.closed_by_supervisor: "已销号",
 }
 
 
