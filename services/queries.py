@@ -154,6 +154,8 @@ def queue(session: Session, *, unit_id: str, now: datetime) -> Queue:
     held = session.exec(select(CaseRow).where(CaseRow.holder == unit_id, CaseRow.status != Status.closed)).all()
     for r in held:
         todo = TODO.get(Status(r.status))
+        # 挂账 stops the clocks: a suspended case has no countdown until it resumes, when its limits move on.
+        due = None if r.status == Status.suspended else pressing(r)
         if todo:
             items.append(
                 QueueItem(
@@ -161,8 +163,8 @@ def queue(session: Session, *, unit_id: str, now: datetime) -> Queue:
                     title=r.title,
                     status=r.status,
                     todo=todo,
-                    due_at=pressing(r),
-                    seconds_left=left(pressing(r)),
+                    due_at=due,
+                    seconds_left=left(due),
                 )
             )
     # A 退单 or 延期 waits for this unit's decision while the holder's clock runs.

@@ -3,12 +3,14 @@ pressing of all, shown with the limit it missed, never as one with no limit."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from models.inputs import SignAction
+from models.inputs import SignAction, SuspendAction
 from models.reads import QueueItem
 from models.timeline import DeadlineKind
 from services.queries import queue
@@ -39,3 +41,18 @@ async def test_a_case_past_all_its_limits_heads_the_queue_with_the_limit_it_miss
     assert (first.case_id, second.case_id) == (late.id, fresh.id)
     assert first.due_at is not None and first.due_at == reply.due_at
     assert first.seconds_left is not None and first.seconds_left < 0
+
+
+async def test_a_suspended_case_shows_no_countdown_and_never_turns_overdue_in_the_queue(
+    env: WorkflowEnvironment, client: Client, ticket: str, engine: Engine
+) -> None:
+    """挂账 stops the clocks: a case suspended for a winter is not shown as months overdue at the top."""
+    h = await start_case(client, ticket, category="lift_entrapment")
+    await ready(h)
+    firm = unit("firm-lift")
+    await h.execute_update(CaseWorkflow.sign, SignAction(actor=firm))
+    await h.execute_update(CaseWorkflow.suspend, SuspendAction(actor=firm, reason="待更换整机，厂家排产中"))
+    later = await server_now(client) + timedelta(days=30)
+    with Session(engine) as s:
+        (item,) = [i for i in queue(s, unit_id="firm-lift", now=later).data if i.case_id == h.id]
+    assert item.status == "suspended" and item.due_at is None and item.seconds_left is None, item
