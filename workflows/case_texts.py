@@ -70,7 +70,7 @@ def dispatched(c: CaseContext, routing: Routing, reply_due: datetime, reply_limi
         f"按{routing.rule}原则派单至{c.name(routing.lead)}（牵头）"
         + (f"，协办：{helpers}" if helpers else "")
         + f"；办结时限{c.local(reply_due)}（{reply_limit}）",
-        tuple(_to(u, f"【协办】{c.brief()}") for u in routing.assisting),
+        tuple(_to(u, f"【协办】{c.brief()}：由{c.name(routing.lead)}牵头办理，请配合") for u in routing.assisting),
     )
 
 

@@ -186,3 +186,10 @@ async def test_a_unit_the_supervisor_takes_a_case_from_is_told(client: Client, t
     await h.execute_update(CaseWorkflow.redispatch, sent(move))
     to_grid = [text for to, text in told(engine, h.id) if to == "grid-a1-1"]
     assert any(t.startswith("【改派】") and "无需继续办理" in t for t in to_grid), to_grid
+
+
+async def test_an_assisting_unit_is_told_who_leads(client: Client, ticket: str, engine: Engine) -> None:
+    h = await start_case(client, ticket, category="street_vending")  # the grid leads, 城管执法 assists
+    await ready(h)
+    (assist,) = [text for to, text in told(engine, h.id) if to == "dept-enforcement"]
+    assert assist.startswith("【协办】") and "多福巷社区第一网格牵头" in assist, assist
