@@ -305,7 +305,7 @@ def closed(c: CaseContext, outcome: Outcome, text: str, *, actor_unit: str | Non
         for w in s.whistles:
             if w.active:
                 units += [w.whistler, *w.departments]
-        skip = {None, actor_unit, c.policy.directory.supervisor.id if s.policy else None}
+        skip = {None, actor_unit}
         for u in dict.fromkeys(units):
             if u not in skip:
                 told.append(_to(u, f"【销号】{c.brief()}：{text}，无需继续办理"))

@@ -8,9 +8,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from models.case import Status
-from models.inputs import CloseAction, SignAction
+from models.inputs import CloseAction, SignAction, WithdrawAction
 from models.timeline import DeadlineKind
-from tests.helpers import ready, sleep_past, start_case, supervisor, unit
+from tests.helpers import channel, ready, sleep_past, start_case, supervisor, unit
 from tests.workflows.test_charged import climbed_by_hand, notices
 from workflows.case import CaseWorkflow
 
@@ -54,3 +54,13 @@ async def test_a_case_the_supervisor_strikes_off_is_not_told_to_the_resident_as_
     last = [n.text for n in rows if n.recipient.startswith("reporter:")][-1]
     assert "办理完毕" not in last and "历史遗留" in last and last.count("督办") == 1, last
     assert any(n.recipient == "dept-enforcement" and "【销号】" in n.text for n in rows), "the assisting unit"
+
+
+async def test_a_case_withdrawn_while_the_supervisor_holds_it_tells_the_supervisor(
+    env: WorkflowEnvironment, client: Client, ticket: str, engine: Engine
+) -> None:
+    h = await climbed_by_hand(client, ticket, "street_vending")
+    await sleep_past(env, h, DeadlineKind.tier)
+    assert (await h.query(CaseWorkflow.view)).status is Status.to_redispatch
+    await h.execute_update(CaseWorkflow.withdraw, WithdrawAction(actor=channel(), reason="已自行解决"))
+    assert any(n.recipient in SUPERVISORS and "【销号】" in n.text for n in notices(engine, h.id))
