@@ -42,6 +42,10 @@ class WhistleContext:
     def dept(self, unit_id: str) -> DepartmentState:
         return self.s.departments[unit_id]
 
+    def name(self, unit_id: str) -> str:
+        """A unit as a person reads it (refusals, like the timeline, name units, not their ids)."""
+        return say.name(self.inp, unit_id)
+
     async def tell(
         self,
         kind: EventKind,
@@ -137,7 +141,7 @@ def _guard(w: WhistleContext, spec: ActionSpec[Any], actor: Actor) -> None:
     if not w.s.ready:
         raise reject(ErrorCode.not_ready, "吹哨正在启动，请稍后再试")
     if spec.who is Who.whistler and (actor.role is not Role.unit or actor.unit_id != w.inp.whistler):
-        raise reject(ErrorCode.wrong_actor, f"只有吹哨单位（{w.inp.whistler}）可以{spec.verb}")
+        raise reject(ErrorCode.wrong_actor, f"只有吹哨单位（{w.name(w.inp.whistler)}）可以{spec.verb}")
     if spec is REPORT and _summoned(w, spec, actor).checked_in_at is not None:
         raise reject(ErrorCode.duplicate_request, "已报到，无需重复报到")
     if spec is CONTACT:
@@ -151,7 +155,7 @@ def _guard(w: WhistleContext, spec: ActionSpec[Any], actor: Actor) -> None:
     if spec is RATE_DEPARTMENTS:
         if w.s.rated:
             raise reject(ErrorCode.duplicate_request, "已评价")
-        waiting = [d.unit_id for d in w.s.departments.values() if d.released_at is None]
+        waiting = [w.name(d.unit_id) for d in w.s.departments.values() if d.released_at is None]
         if waiting:
             raise reject(ErrorCode.wrong_state, f"事不完、人不撤：{'、'.join(waiting)}尚未确认撤离")
 
@@ -162,9 +166,9 @@ def _check(w: WhistleContext, a: Action) -> None:
         if dept is None:
             raise reject(ErrorCode.unknown_unit, f"{a.department}不在本次吹哨召集之列")
         if dept.checked_in_at is None:
-            raise reject(ErrorCode.wrong_state, f"{a.department}尚未报到，不能确认撤离")
+            raise reject(ErrorCode.wrong_state, f"{w.name(a.department)}尚未报到，不能确认撤离")
         if dept.released_at is not None:
-            raise reject(ErrorCode.duplicate_request, f"{a.department}已确认撤离")
+            raise reject(ErrorCode.duplicate_request, f"{w.name(a.department)}已确认撤离")
     if isinstance(a, RateDepartmentsAction) and sorted(r.department for r in a.ratings) != sorted(w.s.departments):
         raise reject(ErrorCode.invalid_input, "须对每个被召集部门各评价一次")
 

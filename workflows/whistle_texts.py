@@ -7,8 +7,12 @@ from models.whistle import WHISTLE_KIND_LABEL, WhistleInput
 from workflows.case_texts import SUPERVISOR, Line
 
 
-def _n(inp: WhistleInput, unit_id: str) -> str:
+def name(inp: WhistleInput, unit_id: str) -> str:
+    """The unit's name as its case gave it (a unit the whistle does not know keeps its id)."""
     return inp.names.get(unit_id, unit_id)
+
+
+_n = name
 
 
 def urged(inp: WhistleInput, d: Deadline) -> Line:

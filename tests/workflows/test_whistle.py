@@ -241,3 +241,34 @@ async def test_a_community_whose_slice_runs_out_during_its_whistle_is_not_escala
     assert missed(events, DeadlineKind.tier) == ["comm-a1"]
     assert EventKind.auto_escalate not in kinds(events)
     assert (await h.query(CaseWorkflow.view)).holder == "comm-a1"
+
+
+async def test_a_whistles_refusals_name_its_units_in_chinese(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    """A refusal reads as the whistle's timeline does: the units by name, never by their ids."""
+    _, w = await whistled_at_street(env, client, ticket, WhistleKind.ordinary, ["dept-enforcement", "dept-housing"])
+    await w.execute_update(WhistleWorkflow.report, ReportAction(actor=ENFORCE))
+
+    async def refusal(update: Any, action: Any) -> str:
+        with pytest.raises(WorkflowUpdateFailedError) as err:
+            await w.execute_update(update, action)
+        return str(err.value.cause)
+
+    assert "东华门街道" in await refusal(
+        WhistleWorkflow.release, ReleaseAction(actor=ENFORCE, department="dept-enforcement", note="自己撤离")
+    )
+    not_reported = await refusal(
+        WhistleWorkflow.release, ReleaseAction(actor=STREET, department="dept-housing", note="任务完成")
+    )
+    assert "区住房和城乡建设委员会尚未报到" in not_reported
+    await w.execute_update(
+        WhistleWorkflow.release, ReleaseAction(actor=STREET, department="dept-enforcement", note="任务完成")
+    )
+    ratings = [
+        DepartmentRating(department=d, speed=5, cooperation=5, result=5) for d in ("dept-enforcement", "dept-housing")
+    ]
+    waiting = await refusal(WhistleWorkflow.rate, RateDepartmentsAction(actor=STREET, ratings=ratings))
+    assert "区住房和城乡建设委员会尚未确认撤离" in waiting
+    for text in (not_reported, waiting):
+        assert "dept-" not in text and "street-" not in text
