@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from api import metrics
 from api.deps import CurrentPrincipal, PartsDep, SessionDep, TemporalDep, readable
 from api.errors import ApiError, ErrorBody, again_with, busy, unavailable
-from api.schemas import public_view
+from api.schemas import WhistleNumber, public_view
 from models import inputs as m
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
 from models.case import CaseView
@@ -144,7 +144,7 @@ def make_endpoint(spec: ActionSpec[m.Action]) -> Callable[..., Any]:
         ),
     ]
     if spec.whistle:
-        params.insert(1, inspect.Parameter("n", inspect.Parameter.KEYWORD_ONLY, annotation=int))
+        params.insert(1, inspect.Parameter("n", inspect.Parameter.KEYWORD_ONLY, annotation=WhistleNumber))
     endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     endpoint.__name__ = spec.name.value.replace("-", "_")
     return endpoint
