@@ -13,10 +13,11 @@ import structlog
 from fastapi import APIRouter, Body, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, create_model
+from temporalio.service import RPCError
 
 from api import metrics
 from api.deps import CurrentPrincipal, PartsDep, SessionDep, TemporalDep, readable
-from api.errors import ApiError, ErrorBody, again_with, busy, unavailable
+from api.errors import ApiError, ErrorBody, again_with, busy, from_rpc, unavailable
 from api.schemas import WhistleNumber, public_view
 from models import inputs as m
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
@@ -107,6 +108,8 @@ def make_endpoint(spec: ActionSpec[m.Action]) -> Callable[..., Any]:
             result = await perform(handle, spec, action, content, request_id, wait)
         except NotTaken as err:
             raise (unavailable if err.unreachable else busy)(request_id) from err
+        except RPCError as err:
+            raise from_rpc(err, whistle=spec.whistle) from err
         if result is None:
             return in_progress(request_id)
         metrics.ACTIONS.labels(action=spec.name.value).inc()
