@@ -115,7 +115,7 @@ async def test_act_parses_fields_into_the_action_and_performs_it(
     escalate = starter.build_action("escalate", unit("grid-a1-1"), ["reason=网格无法处置"], None, None)
     view = await starter.act_case(client, h.id, *escalate, None)
     assert isinstance(view, CaseView) and view.holder == "comm-a1"
-    assert "已完成：escalate" in capsys.readouterr().out
+    assert "已完成：上报上一级（escalate）" in capsys.readouterr().out
     # a grid of another street, which the case does not carry: the command line gives the move its chain
     move = starter.build_action("redispatch", supervisor(), ["to_unit=grid-b2-1", "reason=位于黄化门社区"], None, None)
     view = await starter.act_case(client, h.id, *move, None)
