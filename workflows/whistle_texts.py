@@ -38,8 +38,8 @@ def overdue(inp: WhistleInput, d: Deadline) -> Line:
 def publicly_noticed(inp: WhistleInput, d: Deadline) -> Line:
     unit, label = _n(inp, d.unit_id), DEADLINE_LABEL[d.kind]
     return Line(
-        f"通报：{unit}督办后仍未完成{label}",
-        (Message(to=SUPERVISOR, text=f"【通报】{inp.case_id}：{unit}{label}超期"),),
+        f"通报：{unit}超过{label}，督办后仍超期",
+        (Message(to=SUPERVISOR, text=f"【通报】{inp.case_id}：{unit}超过{label}，督办后仍超期"),),
     )
 
 

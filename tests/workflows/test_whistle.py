@@ -272,3 +272,16 @@ async def test_a_whistles_refusals_name_its_units_in_chinese(
     assert "区住房和城乡建设委员会尚未确认撤离" in waiting
     for text in (not_reported, waiting):
         assert "dept-" not in text and "street-" not in text
+
+
+async def test_a_department_still_overdue_after_its_supervision_is_noticed_in_a_plain_sentence(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    h, w = await whistled_at_street(env, client, ticket, WhistleKind.ordinary, ["dept-enforcement"])
+    await env.sleep(timedelta(days=12))  # past 报到, 对接 and 完成, and 5 working days past each miss
+    notices = [e.text for e in await timeline(h) if e.kind is EventKind.public_notice and e.unit_id == ENFORCE.unit_id]
+    assert notices == [
+        "通报：区城市管理综合行政执法局超过报到时限，督办后仍超期",
+        "通报：区城市管理综合行政执法局超过对接时限，督办后仍超期",
+        "通报：区城市管理综合行政执法局超过完成时限，督办后仍超期",
+    ]
