@@ -62,6 +62,13 @@ def released(inp: WhistleInput, unit_id: str, note: str) -> Line:
     )
 
 
+def dismissed(inp: WhistleInput, unit_id: str, note: str) -> Line:
+    return Line(
+        f"{_n(inp, inp.whistler)}确认{_n(inp, unit_id)}未报到，解除召集：{note}",
+        (Message(to=unit_id, text=f"【撤离】{inp.case_id}：未报到，吹哨单位已解除召集"),),
+    )
+
+
 def departments_rated(inp: WhistleInput, scores: dict[str, str]) -> Line:
     return Line("评价报到部门（速度/配合/效果）：" + "；".join(f"{_n(inp, k)} {v}" for k, v in scores.items()))
 

@@ -285,3 +285,42 @@ async def test_a_department_still_overdue_after_its_supervision_is_noticed_in_a_
         "通报：区城市管理综合行政执法局超过对接时限，督办后仍超期",
         "通报：区城市管理综合行政执法局超过完成时限，督办后仍超期",
     ]
+
+
+async def test_a_department_that_never_reports_is_released_once_its_report_limit_is_missed(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    """事不完、人不撤 keeps the departments that came; one that never came does not hold its case forever."""
+    h, w = await whistled_at_street(env, client, ticket, WhistleKind.ordinary, ["dept-enforcement", "dept-housing"])
+    await w.execute_update(WhistleWorkflow.report, ReportAction(actor=ENFORCE))
+    absent = ReleaseAction(actor=STREET, department="dept-housing", note="未到场，由执法局完成")
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await w.execute_update(WhistleWorkflow.release, absent)  # it still has time to report
+    assert "报到时限届满前" in str(err.value.cause)
+
+    await env.sleep(timedelta(hours=2))  # past the 1-hour 报到 limit
+    await w.execute_update(WhistleWorkflow.release, absent)
+    await w.execute_update(
+        WhistleWorkflow.release, ReleaseAction(actor=STREET, department="dept-enforcement", note="违建已拆除")
+    )
+    ratings = [
+        DepartmentRating(department="dept-enforcement", speed=5, cooperation=5, result=5),
+        DepartmentRating(department="dept-housing", speed=1, cooperation=1, result=1),
+    ]
+    done = await w.execute_update(WhistleWorkflow.rate, RateDepartmentsAction(actor=STREET, ratings=ratings))
+    assert done.done
+    housing = {d.kind: d for d in done.deadlines if d.unit_id == "dept-housing"}
+    assert housing[DeadlineKind.report].missed and not housing[DeadlineKind.report].cancelled
+    assert housing[DeadlineKind.contact].cancelled and housing[DeadlineKind.finish].cancelled
+
+    async def may_reply() -> bool:
+        return "reply" in await h.query(CaseWorkflow.available_actions, STREET)
+
+    await until(may_reply, timeout=10)
+    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=STREET, result="违建已拆除"))
+    await env.sleep(timedelta(days=12))  # no 督办 or 通报 of the released department after its release
+    events = await timeline(h)
+    released = [e.text for e in events if e.kind is EventKind.release and e.unit_id == "dept-housing"]
+    assert released == ["东华门街道确认区住房和城乡建设委员会未报到，解除召集：未到场，由执法局完成"]
+    housing_points = [e.kind for e in events if e.unit_id == "dept-housing" and e.deadline is not None]
+    assert housing_points == [EventKind.urge, EventKind.overdue]  # its 报到, urged and missed; nothing after
