@@ -151,12 +151,18 @@ def _guard(w: WhistleContext, spec: ActionSpec[Any], actor: Actor) -> None:
         raise reject(ErrorCode.not_ready, "吹哨正在启动，请稍后再试")
     if spec.who is Who.whistler and (actor.role is not Role.unit or actor.unit_id != w.inp.whistler):
         raise reject(ErrorCode.wrong_actor, f"只有吹哨单位（{w.name(w.inp.whistler)}）可以{spec.verb}")
-    if spec is REPORT and _summoned(w, spec, actor).checked_in_at is not None:
-        raise reject(ErrorCode.duplicate_request, "已报到，无需重复报到")
+    if spec is REPORT:
+        dept = _summoned(w, spec, actor)
+        if dept.checked_in_at is not None:
+            raise reject(ErrorCode.duplicate_request, "已报到，无需重复报到")
+        if dept.released_at is not None:
+            raise reject(ErrorCode.wrong_state, "吹哨单位已解除召集，无需再报到")
     if spec is CONTACT:
         dept = _summoned(w, spec, actor)
         if dept.checked_in_at is None:
             raise reject(ErrorCode.wrong_state, "请先报到")
+        if dept.released_at is not None:
+            raise reject(ErrorCode.wrong_state, "吹哨单位已确认撤离，无需再对接")
         if dept.contacted_at is not None:
             raise reject(ErrorCode.duplicate_request, "已对接，无需重复提交")
     if spec is RELEASE and not any(_releasable(d) for d in w.s.departments.values()):

@@ -300,6 +300,9 @@ async def test_a_department_that_never_reports_is_released_once_its_report_limit
 
     await env.sleep(timedelta(hours=2))  # past the 1-hour 报到 limit
     await w.execute_update(WhistleWorkflow.release, absent)
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await w.execute_update(WhistleWorkflow.report, ReportAction(actor=HOUSING))  # too late: it was let go
+    assert "已解除召集" in str(err.value.cause)
     await w.execute_update(
         WhistleWorkflow.release, ReleaseAction(actor=STREET, department="dept-enforcement", note="违建已拆除")
     )
@@ -324,3 +327,18 @@ async def test_a_department_that_never_reports_is_released_once_its_report_limit
     assert released == ["东华门街道确认区住房和城乡建设委员会未报到，解除召集：未到场，由执法局完成"]
     housing_points = [e.kind for e in events if e.unit_id == "dept-housing" and e.deadline is not None]
     assert housing_points == [EventKind.urge, EventKind.overdue]  # its 报到, urged and missed; nothing after
+
+
+async def test_a_released_department_has_nothing_left_to_contact(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    h, w = await whistled_at_street(env, client, ticket, WhistleKind.ordinary, ["dept-enforcement", "dept-housing"])
+    await w.execute_update(WhistleWorkflow.report, ReportAction(actor=ENFORCE))
+    await w.execute_update(
+        WhistleWorkflow.release, ReleaseAction(actor=STREET, department="dept-enforcement", note="现场已处置")
+    )
+    assert "contact" not in await w.query(WhistleWorkflow.available_actions, ENFORCE)
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await w.execute_update(WhistleWorkflow.contact, ContactAction(actor=ENFORCE, note="补充对接"))
+    assert "已确认撤离" in str(err.value.cause)
+    assert EventKind.contact not in kinds(await timeline(h))
