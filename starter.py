@@ -25,6 +25,7 @@ from temporalio.exceptions import ApplicationError, TemporalError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.keys_cli import keys_app
+from cli_usage import ChineseUsage
 from config import settings
 from console.cli import accounts_app
 from models import inputs as m
@@ -44,7 +45,9 @@ from store.vault import ReporterVault
 from temporal_client import connect, not_now, ui_url
 from workflows.case import CaseWorkflow
 
-app = typer.Typer(help="吹哨报到工单命令行：受理、操作、查看、演示", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    cls=ChineseUsage, help="吹哨报到工单命令行：受理、操作、查看、演示", no_args_is_help=True, add_completion=False
+)
 POLL = 0.2
 T = TypeVar("T")
 CaseHandle = WorkflowHandle[CaseWorkflow, ClosureRecord]
