@@ -32,6 +32,7 @@ from workflows.case_steps.extension import MISS_STANDS_PATCH
 from workflows.case_steps.intake import CLASS_LIMIT_PATCH
 from workflows.case_steps.points import WHISTLER_LEADS_PATCH
 from workflows.whistle import WhistleWorkflow
+from workflows.whistle_deadlines import CLOSURE_WHISTLES_PATCH
 from workflows.whistle_steps import ABSENT_RELEASE_PATCH
 
 HERE = Path(__file__).parent.parent / "histories"
@@ -143,5 +144,6 @@ def test_every_patched_path_has_a_recording() -> None:
         WHISTLER_LEADS_PATCH,
         CLASS_LIMIT_PATCH,
         ABSENT_RELEASE_PATCH,
+        CLOSURE_WHISTLES_PATCH,
     }
     assert patched <= taken, patched - taken

@@ -342,3 +342,37 @@ async def test_a_released_department_has_nothing_left_to_contact(
         await w.execute_update(WhistleWorkflow.contact, ContactAction(actor=ENFORCE, note="补充对接"))
     assert "已确认撤离" in str(err.value.cause)
     assert EventKind.contact not in kinds(await timeline(h))
+
+
+async def test_the_closure_record_keeps_each_summoned_departments_limits(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    """销号 keeps every deadline met or missed and who was charged: the departments' 报到, 对接 and 完成 too."""
+    h, w = await whistled_at_street(env, client, ticket, WhistleKind.ordinary, ["dept-enforcement", "dept-housing"])
+    await w.execute_update(WhistleWorkflow.report, ReportAction(actor=ENFORCE))
+    await w.execute_update(WhistleWorkflow.contact, ContactAction(actor=ENFORCE, note="已与街道对接"))
+    await env.sleep(timedelta(hours=2))  # dept-housing misses its 1-hour 报到 limit, then reports
+    await w.execute_update(WhistleWorkflow.report, ReportAction(actor=HOUSING))
+    for d in ("dept-enforcement", "dept-housing"):
+        await w.execute_update(WhistleWorkflow.release, ReleaseAction(actor=STREET, department=d, note="任务完成"))
+    ratings = [
+        DepartmentRating(department=d, speed=4, cooperation=4, result=4) for d in ("dept-enforcement", "dept-housing")
+    ]
+    await w.execute_update(WhistleWorkflow.rate, RateDepartmentsAction(actor=STREET, ratings=ratings))
+
+    async def may_reply() -> bool:
+        return "reply" in await h.query(CaseWorkflow.available_actions, STREET)
+
+    await until(may_reply, timeout=10)
+    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=STREET, result="违建已拆除"))
+    await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
+    record = await h.result()
+    summoned = {(d.unit_id, d.kind): (d.met, d.missed_by) for d in record.deadlines if d.unit_id.startswith("dept-")}
+    assert summoned == {
+        ("dept-enforcement", DeadlineKind.report): (True, None),
+        ("dept-enforcement", DeadlineKind.contact): (True, None),
+        ("dept-enforcement", DeadlineKind.finish): (True, None),
+        ("dept-housing", DeadlineKind.report): (False, "dept-housing"),
+        ("dept-housing", DeadlineKind.contact): (None, None),  # released before it contacted: owed no more
+        ("dept-housing", DeadlineKind.finish): (True, None),
+    }
