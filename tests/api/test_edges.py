@@ -142,3 +142,9 @@ async def test_a_whistle_number_no_database_holds_is_refused_not_a_server_error(
     r = await stack.api.post(f"{case}/whistles/{huge}/report", json={}, headers=key("dept-enforcement"))
     assert r.status_code in (404, 422), r.text
     assert (await stack.api.get(f"{case}/whistles/1", headers=key("grid-a1-1"))).status_code == 404
+
+
+async def test_a_yes_or_no_that_is_neither_says_what_it_must_be(stack: Stack) -> None:
+    r = await stack.api.get("/cases", params={"overdue": "maybe"}, headers=key("supervisor-12345"))
+    body = assert_invalid(r, "query.overdue")
+    assert body["fields"] == [{"field": "query.overdue", "message": "须为是或否（true 或 false）"}], body
