@@ -25,6 +25,7 @@ from temporalio.exceptions import ApplicationError, TemporalError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.keys_cli import keys_app
+from cli_usage import ChineseUsage
 from config import settings
 from console.cli import accounts_app
 from models import inputs as m
@@ -44,7 +45,9 @@ from store.vault import ReporterVault
 from temporal_client import connect, not_now, ui_url
 from workflows.case import CaseWorkflow
 
-app = typer.Typer(help="吹哨报到工单命令行：受理、操作、查看、演示", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    cls=ChineseUsage, help="吹哨报到工单命令行：受理、操作、查看、演示", no_args_is_help=True, add_completion=False
+)
 POLL = 0.2
 T = TypeVar("T")
 CaseHandle = WorkflowHandle[CaseWorkflow, ClosureRecord]
@@ -258,6 +261,8 @@ async def act_case(
     request, sent again (it joins the first); `wait`: seconds, for the case to take it (`ACTION_WAIT_SECONDS`)."""
     handle = client.get_workflow_handle(whistle_workflow_id(case_id, whistle) if whistle else case_id)
     key, request_id = spec.name.value, request_id or uuid.uuid4().hex
+    # The action as the operator reads it (上报上一级), with the word they typed (escalate).
+    done = f"{spec.summary.split('（')[0].split('：')[0]}（{key}）"
     try:
         wait = wait or settings.action_wait_seconds
         view = await perform(handle, spec, payload, payload.model_dump_json(), request_id, wait)
@@ -271,14 +276,14 @@ async def act_case(
             raise fail(f"找不到进行中的{'吹哨' if whistle else '诉求'}：{handle.id}（不存在或已结束）", 1) from err
         raise
     if view is None:
-        print(f"已受理：{key}，正在办理；稍后用 show 查看结果")
+        print(f"已受理：{done}，正在办理；稍后用 show 查看结果")
         return None
     if isinstance(view, CaseView):
-        print(f"已完成：{key}。状态：{view.status_label}  承办：{view.holder or '—'}")
+        print(f"已完成：{done}。状态：{view.status_label}  承办：{view.holder or '—'}")
     elif isinstance(view, WhistleView):
         released = sum(d.released_at is not None for d in view.departments)
-        done = "已完结" if view.done else "进行中"
-        print(f"已完成：{key}。吹哨 #{whistle}：已撤离 {released}/{len(view.departments)}，{done}")
+        state = "已完结" if view.done else "进行中"
+        print(f"已完成：{done}。吹哨 #{whistle}：已撤离 {released}/{len(view.departments)}，{state}")
     return view
 
 

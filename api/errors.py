@@ -124,16 +124,24 @@ def not_found(what: str = "诉求") -> ApiError:
     return ApiError(404, ErrorCode.not_found, f"{what}不存在")
 
 
-def from_rpc(err: RPCError) -> ApiError:
+def from_rpc(err: RPCError, *, whistle: bool = False) -> ApiError:
+    """Temporal's refusal of an update as the API answers it. `whistle`: the update went to one of the case's
+    whistles, whose workflow ends when the whistle does while its case goes on."""
     if err.status is RPCStatusCode.NOT_FOUND:
         if "completed" in err.message or "already" in err.message:
-            return ApiError(409, ErrorCode.case_closed, "该诉求已销号，不能再操作")
-        return not_found()
+            return ended(whistle)
+        return not_found("吹哨" if whistle else "诉求")
     if not_now(err):
         return unavailable()
     if err.status is RPCStatusCode.FAILED_PRECONDITION:
-        return ApiError(409, ErrorCode.case_closed, "该诉求已销号，不能再操作")
+        return ended(whistle)
     return ApiError(502, ErrorCode.temporal_error, "工作流服务返回错误，请联系管理员")
+
+
+def ended(whistle: bool) -> ApiError:
+    if whistle:
+        return ApiError(409, ErrorCode.wrong_state, "该吹哨已结束（各部门已撤离并评价，或诉求已办结），不能再操作")
+    return ApiError(409, ErrorCode.case_closed, "该诉求已销号，不能再操作")
 
 
 def from_update(err: WorkflowUpdateFailedError) -> ApiError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from models.base import Ident, ShortText, Text, Url, storable
@@ -22,6 +23,9 @@ def _this_century(at: datetime) -> datetime:
 
 
 Timestamp = Annotated[AwareDatetime, AfterValidator(_this_century)]
+MAX_ID = 2**31 - 1
+"""The largest id a read-model id column holds (a 32-bit integer on PostgreSQL; SQLite's is 64-bit)."""
+WhistleNumber = Annotated[int, Path(ge=1, le=MAX_ID, description="the case's whistle: 1 for its first")]
 """A timezone-aware time this system can compute with."""
 
 

@@ -131,6 +131,38 @@ async def whistled(env: WorkflowEnvironment, client: Client) -> None:
     (HERE / "whistle_late_report.json").write_text((await w.fetch_history()).to_json())
 
 
+async def absent_released(env: WorkflowEnvironment, client: Client) -> None:
+    """A department that never reports, released by its whistler once its 报到 limit is missed."""
+    h, w = await whistled_at_street(
+        env, client, f"rec-{uuid.uuid4().hex[:8]}", WhistleKind.ordinary, ["dept-enforcement", "dept-housing"]
+    )
+    street = unit("street-a")
+    await w.execute_update(WhistleWorkflow.report, ReportAction(actor=unit("dept-enforcement")))
+    await env.sleep(timedelta(hours=2))
+    await w.execute_update(
+        WhistleWorkflow.release, ReleaseAction(actor=street, department="dept-housing", note="未到场")
+    )
+    await w.execute_update(
+        WhistleWorkflow.release, ReleaseAction(actor=street, department="dept-enforcement", note="完成")
+    )
+    await w.execute_update(
+        WhistleWorkflow.rate,
+        RateDepartmentsAction(
+            actor=street,
+            ratings=[
+                DepartmentRating(department="dept-enforcement", speed=5, cooperation=5, result=5),
+                DepartmentRating(department="dept-housing", speed=1, cooperation=1, result=1),
+            ],
+        ),
+    )
+    await w.result()
+    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=street, result="违建已拆除"))
+    await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
+    await h.result()
+    (HERE / "case_whistle_absent_released.json").write_text((await h.fetch_history()).to_json())
+    (HERE / "whistle_absent_released.json").write_text((await w.fetch_history()).to_json())
+
+
 async def merged(env: WorkflowEnvironment, client: Client) -> None:
     """A duplicate merged into another case (合并), which then goes on and is struck off."""
     target = await start_case(client, f"rec-{uuid.uuid4().hex[:8]}")
@@ -341,6 +373,7 @@ STORIES: dict[str, Callable[[WorkflowEnvironment, Client], Awaitable[None]]] = {
     "reopened": reopened,
     "escalated": escalated,
     "whistled": whistled,
+    "absent_released": absent_released,
     "merged": merged,
     "returned": returned,
     "struck_off": struck_off,

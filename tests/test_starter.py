@@ -115,7 +115,7 @@ async def test_act_parses_fields_into_the_action_and_performs_it(
     escalate = starter.build_action("escalate", unit("grid-a1-1"), ["reason=网格无法处置"], None, None)
     view = await starter.act_case(client, h.id, *escalate, None)
     assert isinstance(view, CaseView) and view.holder == "comm-a1"
-    assert "已完成：escalate" in capsys.readouterr().out
+    assert "已完成：上报上一级（escalate）" in capsys.readouterr().out
     # a grid of another street, which the case does not carry: the command line gives the move its chain
     move = starter.build_action("redispatch", supervisor(), ["to_unit=grid-b2-1", "reason=位于黄化门社区"], None, None)
     view = await starter.act_case(client, h.id, *move, None)
@@ -163,3 +163,29 @@ def test_start_refuses_an_unknown_category_or_grid_without_a_server() -> None:
 
     result = runner.invoke(starter.app, [*base, "--category", "exposed_rubbish", "--grid", "grid-a1-1"])
     assert result.exit_code == 2 and "location.address：必填" in result.output
+
+
+def test_wrong_arguments_are_told_in_chinese_with_exit_2() -> None:
+    """What the command line's parser refuses reads as the rest of it does, not in click's English."""
+    runner = CliRunner()
+    for args, said in (
+        (["act"], "缺少参数：case_id"),
+        (
+            ["keys", "issue", "--role", "nope", "--actor-id", "x"],
+            "--role 的值无效：nope（可选：channel、unit、supervisor、admin）",
+        ),
+        (["act", "case-x", "sign", "--bogus"], "没有该选项：--bogus"),
+        (["fly"], "没有该命令：fly（可选：start、act、show、demo、keys、accounts）"),
+        (["act", "case-x", "sign", "--whistle", "abc"], "--whistle 的值无效：abc"),
+        (["act", "case-x", "sign", "--unit"], "选项 --unit 须带一个值"),
+        (["show", "case-x", "extra"], "多余的参数：extra"),
+    ):
+        result = runner.invoke(starter.app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert said in result.output and "--help" in result.output, (args, result.output)
+        assert not any(w in result.output for w in ("Missing", "Invalid", "No such", "requires", "unexpected")), (
+            args,
+            result.output,
+        )
+    assert "Commands" in (help := runner.invoke(starter.app, ["keys"]).output) or "issue" in help  # help as before
+    assert runner.invoke(starter.app, ["act", "--help"]).exit_code == 0

@@ -39,6 +39,7 @@ from workflows.case_texts import Line, assigned, closed
 from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, plan, reject
 from workflows.deadlines import DeadlineBook
 from workflows.timer import MovableTimer
+from workflows.whistle_deadlines import CLOSURE_WHISTLES_PATCH, whistle_deadlines
 
 RECENT_REQUESTS = 200
 RULES_2026_12_PATCH = "case-rules-2026-12"
@@ -375,7 +376,8 @@ class CaseContext:
                     missed_by=d.missed_by,
                 )
                 for d in s.deadlines
-            ],
+            ]
+            + (whistle_deadlines(s.events) if s.whistles and workflow.patched(CLOSURE_WHISTLES_PATCH) else []),
             events=len(s.events),
             policy_version=s.policy.version if s.policy else None,
         )

@@ -6,6 +6,7 @@ timeline.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -26,6 +27,7 @@ from workflows.timer import MovableTimer
 
 A = TypeVar("A", bound=Action)
 WHISTLE_DEADLINES = (DeadlineKind.report, DeadlineKind.contact, DeadlineKind.finish)
+ABSENT_RELEASE_PATCH = "whistle-releases-a-department-that-never-reported"
 
 
 class WhistleContext:
@@ -41,6 +43,10 @@ class WhistleContext:
 
     def dept(self, unit_id: str) -> DepartmentState:
         return self.s.departments[unit_id]
+
+    def name(self, unit_id: str) -> str:
+        """A unit as a person reads it (refusals, like the timeline, name units, not their ids)."""
+        return say.name(self.inp, unit_id)
 
     async def tell(
         self,
@@ -125,6 +131,13 @@ async def fire_due(w: WhistleContext) -> None:
 # ------------------------------------------------------------------------------------------ who may act, and when
 
 
+def _releasable(d: DepartmentState) -> bool:
+    """The whistler releases a department that reported, or one that let its 报到 limit pass without reporting:
+    事不完、人不撤 keeps the departments that came; one that never came cannot hold the whistle, and its case,
+    forever (its miss stands)."""
+    return d.released_at is None and (d.checked_in_at is not None or d.late_report)
+
+
 def _summoned(w: WhistleContext, spec: ActionSpec[Any], actor: Actor) -> DepartmentState:
     dept = w.s.departments.get(actor.unit_id or "")
     if actor.role is not Role.unit or dept is None:
@@ -137,21 +150,27 @@ def _guard(w: WhistleContext, spec: ActionSpec[Any], actor: Actor) -> None:
     if not w.s.ready:
         raise reject(ErrorCode.not_ready, "吹哨正在启动，请稍后再试")
     if spec.who is Who.whistler and (actor.role is not Role.unit or actor.unit_id != w.inp.whistler):
-        raise reject(ErrorCode.wrong_actor, f"只有吹哨单位（{w.inp.whistler}）可以{spec.verb}")
-    if spec is REPORT and _summoned(w, spec, actor).checked_in_at is not None:
-        raise reject(ErrorCode.duplicate_request, "已报到，无需重复报到")
+        raise reject(ErrorCode.wrong_actor, f"只有吹哨单位（{w.name(w.inp.whistler)}）可以{spec.verb}")
+    if spec is REPORT:
+        dept = _summoned(w, spec, actor)
+        if dept.checked_in_at is not None:
+            raise reject(ErrorCode.duplicate_request, "已报到，无需重复报到")
+        if dept.released_at is not None:
+            raise reject(ErrorCode.wrong_state, "吹哨单位已解除召集，无需再报到")
     if spec is CONTACT:
         dept = _summoned(w, spec, actor)
         if dept.checked_in_at is None:
             raise reject(ErrorCode.wrong_state, "请先报到")
+        if dept.released_at is not None:
+            raise reject(ErrorCode.wrong_state, "吹哨单位已确认撤离，无需再对接")
         if dept.contacted_at is not None:
             raise reject(ErrorCode.duplicate_request, "已对接，无需重复提交")
-    if spec is RELEASE and not any(d.checked_in_at and not d.released_at for d in w.s.departments.values()):
-        raise reject(ErrorCode.wrong_state, "没有已报到、待确认撤离的部门")
+    if spec is RELEASE and not any(_releasable(d) for d in w.s.departments.values()):
+        raise reject(ErrorCode.wrong_state, "没有已报到（或报到超期）、待确认撤离的部门")
     if spec is RATE_DEPARTMENTS:
         if w.s.rated:
             raise reject(ErrorCode.duplicate_request, "已评价")
-        waiting = [d.unit_id for d in w.s.departments.values() if d.released_at is None]
+        waiting = [w.name(d.unit_id) for d in w.s.departments.values() if d.released_at is None]
         if waiting:
             raise reject(ErrorCode.wrong_state, f"事不完、人不撤：{'、'.join(waiting)}尚未确认撤离")
 
@@ -161,10 +180,10 @@ def _check(w: WhistleContext, a: Action) -> None:
         dept = w.s.departments.get(a.department)
         if dept is None:
             raise reject(ErrorCode.unknown_unit, f"{a.department}不在本次吹哨召集之列")
-        if dept.checked_in_at is None:
-            raise reject(ErrorCode.wrong_state, f"{a.department}尚未报到，不能确认撤离")
         if dept.released_at is not None:
-            raise reject(ErrorCode.duplicate_request, f"{a.department}已确认撤离")
+            raise reject(ErrorCode.duplicate_request, f"{w.name(a.department)}已确认撤离")
+        if not _releasable(dept):
+            raise reject(ErrorCode.wrong_state, f"{w.name(a.department)}尚未报到，报到时限届满前不能确认撤离")
     if isinstance(a, RateDepartmentsAction) and sorted(r.department for r in a.ratings) != sorted(w.s.departments):
         raise reject(ErrorCode.invalid_input, "须对每个被召集部门各评价一次")
 
@@ -217,6 +236,9 @@ async def contact(w: WhistleContext, a: ContactAction) -> None:
 
 async def release(w: WhistleContext, a: ReleaseAction) -> None:
     now = workflow.now()
+    if w.dept(a.department).checked_in_at is None and workflow.patched(ABSENT_RELEASE_PATCH):
+        await _dismiss(w, a, now)
+        return
     w.dept(a.department).released_at = now
     closed = w.book.close(now, DeadlineKind.contact, DeadlineKind.finish, unit_id=a.department)
     finish = next((d for d in closed if d.kind is DeadlineKind.finish), None)
@@ -227,6 +249,14 @@ async def release(w: WhistleContext, a: ReleaseAction) -> None:
         actor=a.actor.label(),
         deadline=ref(finish) if finish else None,
     )
+
+
+async def _dismiss(w: WhistleContext, a: ReleaseAction, now: datetime) -> None:
+    """A department that never reported, its 报到 limit missed, released: its deadlines end, the missed ones
+    standing as missed (no 通报 follows), the others neither met nor missed."""
+    w.dept(a.department).released_at = now
+    w.book.close(now, *WHISTLE_DEADLINES, unit_id=a.department, cancel=True)
+    await w.tell(EventKind.release, a.department, say.dismissed(w.inp, a.department, a.note), actor=a.actor.label())
 
 
 async def rate(w: WhistleContext, a: RateDepartmentsAction) -> None:

@@ -7,8 +7,12 @@ from models.whistle import WHISTLE_KIND_LABEL, WhistleInput
 from workflows.case_texts import SUPERVISOR, Line
 
 
-def _n(inp: WhistleInput, unit_id: str) -> str:
+def name(inp: WhistleInput, unit_id: str) -> str:
+    """The unit's name as its case gave it (a unit the whistle does not know keeps its id)."""
     return inp.names.get(unit_id, unit_id)
+
+
+_n = name
 
 
 def urged(inp: WhistleInput, d: Deadline) -> Line:
@@ -34,8 +38,8 @@ def overdue(inp: WhistleInput, d: Deadline) -> Line:
 def publicly_noticed(inp: WhistleInput, d: Deadline) -> Line:
     unit, label = _n(inp, d.unit_id), DEADLINE_LABEL[d.kind]
     return Line(
-        f"通报：{unit}督办后仍未完成{label}",
-        (Message(to=SUPERVISOR, text=f"【通报】{inp.case_id}：{unit}{label}超期"),),
+        f"通报：{unit}超过{label}，督办后仍超期",
+        (Message(to=SUPERVISOR, text=f"【通报】{inp.case_id}：{unit}超过{label}，督办后仍超期"),),
     )
 
 
@@ -55,6 +59,13 @@ def released(inp: WhistleInput, unit_id: str, note: str) -> Line:
     return Line(
         f"{_n(inp, inp.whistler)}确认{_n(inp, unit_id)}任务完成，准予撤离：{note}",
         (Message(to=unit_id, text=f"【撤离】{inp.case_id}：吹哨任务已确认完成"),),
+    )
+
+
+def dismissed(inp: WhistleInput, unit_id: str, note: str) -> Line:
+    return Line(
+        f"{_n(inp, inp.whistler)}确认{_n(inp, unit_id)}未报到，解除召集：{note}",
+        (Message(to=unit_id, text=f"【撤离】{inp.case_id}：未报到，吹哨单位已解除召集"),),
     )
 
 

@@ -13,11 +13,12 @@ import structlog
 from fastapi import APIRouter, Body, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, create_model
+from temporalio.service import RPCError
 
 from api import metrics
 from api.deps import CurrentPrincipal, PartsDep, SessionDep, TemporalDep, readable
-from api.errors import ApiError, ErrorBody, again_with, busy, unavailable
-from api.schemas import public_view
+from api.errors import ApiError, ErrorBody, again_with, busy, from_rpc, unavailable
+from api.schemas import WhistleNumber, public_view
 from models import inputs as m
 from models.actions import CASE_ACTIONS, WHISTLE_ACTIONS, ActionSpec
 from models.case import CaseView
@@ -107,6 +108,8 @@ def make_endpoint(spec: ActionSpec[m.Action]) -> Callable[..., Any]:
             result = await perform(handle, spec, action, content, request_id, wait)
         except NotTaken as err:
             raise (unavailable if err.unreachable else busy)(request_id) from err
+        except RPCError as err:
+            raise from_rpc(err, whistle=spec.whistle) from err
         if result is None:
             return in_progress(request_id)
         metrics.ACTIONS.labels(action=spec.name.value).inc()
@@ -144,7 +147,7 @@ def make_endpoint(spec: ActionSpec[m.Action]) -> Callable[..., Any]:
         ),
     ]
     if spec.whistle:
-        params.insert(1, inspect.Parameter("n", inspect.Parameter.KEYWORD_ONLY, annotation=int))
+        params.insert(1, inspect.Parameter("n", inspect.Parameter.KEYWORD_ONLY, annotation=WhistleNumber))
     endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     endpoint.__name__ = spec.name.value.replace("-", "_")
     return endpoint

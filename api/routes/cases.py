@@ -27,6 +27,7 @@ from api.schemas import (
     ReporterPublic,
     Timeline,
     Timestamp,
+    WhistleNumber,
     public_view,
 )
 from models.case import Status
@@ -229,7 +230,12 @@ def reveal_reporter(
     summary="吹哨：召集了谁、谁何时报到是否按时、谁已撤离、评价",
 )
 async def read_whistle(
-    case_id: str, n: int, principal: CurrentPrincipal, session: SessionDep, parts: PartsDep, temporal: TemporalDep
+    case_id: str,
+    n: WhistleNumber,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    parts: PartsDep,
+    temporal: TemporalDep,
 ) -> WhistleRecord:
     readable(session, principal, case_id)
     record = queries.whistle(session, case_id=case_id, n=n, directory=parts.policy.directory)

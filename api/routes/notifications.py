@@ -10,12 +10,12 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from api.deps import PartsDep, SessionDep, SupervisorDep, readable
 from api.errors import ApiError, not_found
+from api.schemas import MAX_ID
 from models.errors import ErrorCode
 from notifications.outbox import Entry, Outbox
 from notifications.policy import REPORTER
 
 router = APIRouter(prefix="/cases", tags=["notifications"])
-MAX_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL
 
 
 class NotificationPublic(BaseModel):

@@ -117,7 +117,7 @@ async def _act(
         except NotTaken:  # the same form, sent again, is the same request
             feedback.error, status = NOT_TAKEN, 503
         except RPCError as err:
-            refused = from_rpc(err)
+            refused = from_rpc(err, whistle=spec.whistle)
             feedback.error, status = refused.message, refused.status
         else:
             if result is None:

@@ -132,3 +132,19 @@ async def test_text_that_is_not_unicode_is_refused_in_chinese(stack: Stack) -> N
         ticket = json.loads(body.decode("utf-8", "replace"))["channel_ticket_id"]
         case = await stack.api.get(f"/cases/case:{CHANNEL}:{ticket}", headers=key(CHANNEL))
         assert case.status_code == 404, "a refused intake started a case"
+
+
+async def test_a_whistle_number_no_database_holds_is_refused_not_a_server_error(stack: Stack) -> None:
+    created = (await post(stack, CHANNEL, "/cases", new_case())).json()
+    case = f"/cases/{created['case_id']}"
+    huge = "99999999999999999999"
+    assert_invalid(await stack.api.get(f"{case}/whistles/{huge}", headers=key("grid-a1-1")), "path.n")
+    r = await stack.api.post(f"{case}/whistles/{huge}/report", json={}, headers=key("dept-enforcement"))
+    assert r.status_code in (404, 422), r.text
+    assert (await stack.api.get(f"{case}/whistles/1", headers=key("grid-a1-1"))).status_code == 404
+
+
+async def test_a_yes_or_no_that_is_neither_says_what_it_must_be(stack: Stack) -> None:
+    r = await stack.api.get("/cases", params={"overdue": "maybe"}, headers=key("supervisor-12345"))
+    body = assert_invalid(r, "query.overdue")
+    assert body["fields"] == [{"field": "query.overdue", "message": "须为是或否（true 或 false）"}], body

@@ -71,3 +71,22 @@ async def test_a_whistle_ends_with_its_withdrawn_or_merged_case(stack: Stack) ->
     assert r.status_code == 200, r.text
     row = r.json()
     assert (row["summoned"], row["summonses_decided"], row["reported"], row["report_rate"]) == (3, 0, 0, None), row
+
+
+async def test_an_action_on_a_whistle_that_is_over_says_the_whistle_is_over_not_the_case(stack: Stack) -> None:
+    case = await whistled_case(stack)
+    w = f"{case}/whistles/1"
+    await post(stack, DEPARTMENT, f"{w}/report")
+    await post(stack, "comm-a1", f"{w}/release", {"department": DEPARTMENT, "note": "摊贩已清理"})
+    ratings = [{"department": DEPARTMENT, "speed": 4, "cooperation": 4, "result": 4}]
+    await post(stack, "comm-a1", f"{w}/rate-departments", {"ratings": ratings})
+    for _ in range(100):  # the whistle's workflow ends a moment after its last update answers
+        r = await stack.api.post(f"{w}/contact", json={"note": "再次对接"}, headers=key(DEPARTMENT))
+        if r.status_code != 409 or r.json()["code"] != "DuplicateRequest":
+            break
+    assert r.status_code == 409, r.text
+    assert "吹哨已结束" in r.json()["message"] and "销号" not in r.json()["message"], r.text
+    missing = await stack.api.post(f"{case}/whistles/2/report", json={}, headers=key(DEPARTMENT))
+    assert missing.status_code == 404 and missing.json()["message"] == "吹哨不存在", missing.text
+    case_now = await stack.api.get(case, headers=key("comm-a1"))
+    assert case_now.json()["case"]["status"] == "handling", case_now.text

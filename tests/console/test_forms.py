@@ -185,3 +185,19 @@ def test_complaints_are_in_chinese_and_name_the_field() -> None:
 
 def test_every_way_a_case_ends_reads_in_chinese() -> None:
     assert set(OUTCOME_LABEL) == set(Outcome)
+
+
+def test_the_release_form_offers_a_department_that_never_reported_once_its_report_limit_passed() -> None:
+    late, waiting = datetime(2026, 12, 1, tzinfo=UTC), datetime(2099, 1, 1, tzinfo=UTC)
+    unreported = {"checked_in_at": None, "released_at": None}
+    departments = [
+        SimpleNamespace(unit_id="dept-police", name="区公安分局", report_due=late, **unreported),
+        SimpleNamespace(unit_id="dept-hrss", name="区人社局", report_due=waiting, **unreported),
+    ]
+    w = SimpleNamespace(summary=SimpleNamespace(n=1), record=SimpleNamespace(departments=departments))
+    html = TEMPLATE.render(
+        name="release", case=CASE, w=w, whistle=True, feedback=Feedback(), request_id=lambda key: f"r{key}",
+        policy=POLICY, directory=POLICY.directory,
+    )  # fmt: skip
+    assert 'value="dept-police"' in html and "区公安分局（未报到）" in html
+    assert 'value="dept-hrss"' not in html

@@ -32,6 +32,8 @@ from workflows.case_steps.extension import MISS_STANDS_PATCH
 from workflows.case_steps.intake import CLASS_LIMIT_PATCH
 from workflows.case_steps.points import WHISTLER_LEADS_PATCH
 from workflows.whistle import WhistleWorkflow
+from workflows.whistle_deadlines import CLOSURE_WHISTLES_PATCH
+from workflows.whistle_steps import ABSENT_RELEASE_PATCH
 
 HERE = Path(__file__).parent.parent / "histories"
 HISTORIES = sorted(p for p in HERE.glob("*.json") if not p.stem.startswith("changed_"))
@@ -135,5 +137,13 @@ def test_every_update_and_signal_has_an_accepted_instance() -> None:
 def test_every_patched_path_has_a_recording() -> None:
     """Each rule a case takes behind a marker has a history that took it, replayed above."""
     taken = {patch for path in HISTORIES for patch in patches(path)}
-    patched = {RULES_2026_12_PATCH, PENDING_LAPSES_PATCH, MISS_STANDS_PATCH, WHISTLER_LEADS_PATCH, CLASS_LIMIT_PATCH}
+    patched = {
+        RULES_2026_12_PATCH,
+        PENDING_LAPSES_PATCH,
+        MISS_STANDS_PATCH,
+        WHISTLER_LEADS_PATCH,
+        CLASS_LIMIT_PATCH,
+        ABSENT_RELEASE_PATCH,
+        CLOSURE_WHISTLES_PATCH,
+    }
     assert patched <= taken, patched - taken

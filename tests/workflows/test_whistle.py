@@ -241,3 +241,138 @@ async def test_a_community_whose_slice_runs_out_during_its_whistle_is_not_escala
     assert missed(events, DeadlineKind.tier) == ["comm-a1"]
     assert EventKind.auto_escalate not in kinds(events)
     assert (await h.query(CaseWorkflow.view)).holder == "comm-a1"
+
+
+async def test_a_whistles_refusals_name_its_units_in_chinese(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    """A refusal reads as the whistle's timeline does: the units by name, never by their ids."""
+    _, w = await whistled_at_street(env, client, ticket, WhistleKind.ordinary, ["dept-enforcement", "dept-housing"])
+    await w.execute_update(WhistleWorkflow.report, ReportAction(actor=ENFORCE))
+
+    async def refusal(update: Any, action: Any) -> str:
+        with pytest.raises(WorkflowUpdateFailedError) as err:
+            await w.execute_update(update, action)
+        return str(err.value.cause)
+
+    assert "东华门街道" in await refusal(
+        WhistleWorkflow.release, ReleaseAction(actor=ENFORCE, department="dept-enforcement", note="自己撤离")
+    )
+    not_reported = await refusal(
+        WhistleWorkflow.release, ReleaseAction(actor=STREET, department="dept-housing", note="任务完成")
+    )
+    assert "区住房和城乡建设委员会尚未报到" in not_reported
+    await w.execute_update(
+        WhistleWorkflow.release, ReleaseAction(actor=STREET, department="dept-enforcement", note="任务完成")
+    )
+    ratings = [
+        DepartmentRating(department=d, speed=5, cooperation=5, result=5) for d in ("dept-enforcement", "dept-housing")
+    ]
+    waiting = await refusal(WhistleWorkflow.rate, RateDepartmentsAction(actor=STREET, ratings=ratings))
+    assert "区住房和城乡建设委员会尚未确认撤离" in waiting
+    for text in (not_reported, waiting):
+        assert "dept-" not in text and "street-" not in text
+
+
+async def test_a_department_still_overdue_after_its_supervision_is_noticed_in_a_plain_sentence(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    h, w = await whistled_at_street(env, client, ticket, WhistleKind.ordinary, ["dept-enforcement"])
+    await env.sleep(timedelta(days=12))  # past 报到, 对接 and 完成, and 5 working days past each miss
+    notices = [e.text for e in await timeline(h) if e.kind is EventKind.public_notice and e.unit_id == ENFORCE.unit_id]
+    assert notices == [
+        "通报：区城市管理综合行政执法局超过报到时限，督办后仍超期",
+        "通报：区城市管理综合行政执法局超过对接时限，督办后仍超期",
+        "通报：区城市管理综合行政执法局超过完成时限，督办后仍超期",
+    ]
+
+
+async def test_a_department_that_never_reports_is_released_once_its_report_limit_is_missed(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    """事不完、人不撤 keeps the departments that came; one that never came does not hold its case forever."""
+    h, w = await whistled_at_street(env, client, ticket, WhistleKind.ordinary, ["dept-enforcement", "dept-housing"])
+    await w.execute_update(WhistleWorkflow.report, ReportAction(actor=ENFORCE))
+    absent = ReleaseAction(actor=STREET, department="dept-housing", note="未到场，由执法局完成")
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await w.execute_update(WhistleWorkflow.release, absent)  # it still has time to report
+    assert "报到时限届满前" in str(err.value.cause)
+
+    await env.sleep(timedelta(hours=2))  # past the 1-hour 报到 limit
+    await w.execute_update(WhistleWorkflow.release, absent)
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await w.execute_update(WhistleWorkflow.report, ReportAction(actor=HOUSING))  # too late: it was let go
+    assert "已解除召集" in str(err.value.cause)
+    await w.execute_update(
+        WhistleWorkflow.release, ReleaseAction(actor=STREET, department="dept-enforcement", note="违建已拆除")
+    )
+    ratings = [
+        DepartmentRating(department="dept-enforcement", speed=5, cooperation=5, result=5),
+        DepartmentRating(department="dept-housing", speed=1, cooperation=1, result=1),
+    ]
+    done = await w.execute_update(WhistleWorkflow.rate, RateDepartmentsAction(actor=STREET, ratings=ratings))
+    assert done.done
+    housing = {d.kind: d for d in done.deadlines if d.unit_id == "dept-housing"}
+    assert housing[DeadlineKind.report].missed and not housing[DeadlineKind.report].cancelled
+    assert housing[DeadlineKind.contact].cancelled and housing[DeadlineKind.finish].cancelled
+
+    async def may_reply() -> bool:
+        return "reply" in await h.query(CaseWorkflow.available_actions, STREET)
+
+    await until(may_reply, timeout=10)
+    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=STREET, result="违建已拆除"))
+    await env.sleep(timedelta(days=12))  # no 督办 or 通报 of the released department after its release
+    events = await timeline(h)
+    released = [e.text for e in events if e.kind is EventKind.release and e.unit_id == "dept-housing"]
+    assert released == ["东华门街道确认区住房和城乡建设委员会未报到，解除召集：未到场，由执法局完成"]
+    housing_points = [e.kind for e in events if e.unit_id == "dept-housing" and e.deadline is not None]
+    assert housing_points == [EventKind.urge, EventKind.overdue]  # its 报到, urged and missed; nothing after
+
+
+async def test_a_released_department_has_nothing_left_to_contact(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    h, w = await whistled_at_street(env, client, ticket, WhistleKind.ordinary, ["dept-enforcement", "dept-housing"])
+    await w.execute_update(WhistleWorkflow.report, ReportAction(actor=ENFORCE))
+    await w.execute_update(
+        WhistleWorkflow.release, ReleaseAction(actor=STREET, department="dept-enforcement", note="现场已处置")
+    )
+    assert "contact" not in await w.query(WhistleWorkflow.available_actions, ENFORCE)
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await w.execute_update(WhistleWorkflow.contact, ContactAction(actor=ENFORCE, note="补充对接"))
+    assert "已确认撤离" in str(err.value.cause)
+    assert EventKind.contact not in kinds(await timeline(h))
+
+
+async def test_the_closure_record_keeps_each_summoned_departments_limits(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    """销号 keeps every deadline met or missed and who was charged: the departments' 报到, 对接 and 完成 too."""
+    h, w = await whistled_at_street(env, client, ticket, WhistleKind.ordinary, ["dept-enforcement", "dept-housing"])
+    await w.execute_update(WhistleWorkflow.report, ReportAction(actor=ENFORCE))
+    await w.execute_update(WhistleWorkflow.contact, ContactAction(actor=ENFORCE, note="已与街道对接"))
+    await env.sleep(timedelta(hours=2))  # dept-housing misses its 1-hour 报到 limit, then reports
+    await w.execute_update(WhistleWorkflow.report, ReportAction(actor=HOUSING))
+    for d in ("dept-enforcement", "dept-housing"):
+        await w.execute_update(WhistleWorkflow.release, ReleaseAction(actor=STREET, department=d, note="任务完成"))
+    ratings = [
+        DepartmentRating(department=d, speed=4, cooperation=4, result=4) for d in ("dept-enforcement", "dept-housing")
+    ]
+    await w.execute_update(WhistleWorkflow.rate, RateDepartmentsAction(actor=STREET, ratings=ratings))
+
+    async def may_reply() -> bool:
+        return "reply" in await h.query(CaseWorkflow.available_actions, STREET)
+
+    await until(may_reply, timeout=10)
+    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=STREET, result="违建已拆除"))
+    await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
+    record = await h.result()
+    summoned = {(d.unit_id, d.kind): (d.met, d.missed_by) for d in record.deadlines if d.unit_id.startswith("dept-")}
+    assert summoned == {
+        ("dept-enforcement", DeadlineKind.report): (True, None),
+        ("dept-enforcement", DeadlineKind.contact): (True, None),
+        ("dept-enforcement", DeadlineKind.finish): (True, None),
+        ("dept-housing", DeadlineKind.report): (False, "dept-housing"),
+        ("dept-housing", DeadlineKind.contact): (None, None),  # released before it contacted: owed no more
+        ("dept-housing", DeadlineKind.finish): (True, None),
+    }
