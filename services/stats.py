@@ -16,7 +16,9 @@ Figures count cases, not events (DOMAIN.md, "Who is charged, and how figures cou
   replied to
 - 超期 overdue_count = cases with a miss charged to the unit; misses_by_kind counts the misses per deadline kind
 - 重办率 reopen_rate = cases reopened back to the unit ÷ cases it replied to
-- 吹哨率 whistle_rate = cases the unit whistled ÷ cases it signed (communities and streets only; null otherwise)
+- 吹哨率 whistle_rate = cases the unit whistled ÷ cases it handled: signed or whistled on in the period, so a case
+  signed in an earlier period and whistled in this one counts in both terms (communities and streets only; null
+  otherwise)
 - 报到率 report_rate = summonses reported within the report limit ÷ summonses whose report limit was met or
   missed (each whistle once; one whose case ended before its report was due owed none)
 - the whistlers' 1–5 ratings: mean speed, cooperation and result over the ratings given in the period
@@ -112,6 +114,7 @@ class UnitStats(BaseModel):
     escalated: int = Field(description="上报, by hand or automatically")
     auto_escalated: int = Field(description="超时自动上报")
     whistled: int = Field(description="吹哨：cases the unit whistled on")
+    handled: int = Field(description="cases the unit signed or whistled on: 吹哨率's denominator")
     summoned: int = Field(description="times the department was summoned by a whistle")
     summonses_decided: int = Field(description="summonses whose report limit was met (reported in time) or missed")
     reported: int = Field(description="报到：report events")
@@ -125,7 +128,7 @@ class UnitStats(BaseModel):
     satisfaction_score: float | None = Field(description="满意度得分 = mean of 100/80/60/20/0 over rated")
     on_time_rate: float | None = Field(description="按时办结率 = replied_on_time ÷ replied")
     reopen_rate: float | None = Field(description="重办率 = reopened ÷ replied")
-    whistle_rate: float | None = Field(description="吹哨率 = whistled ÷ cases signed (communities and streets only)")
+    whistle_rate: float | None = Field(description="吹哨率 = whistled ÷ handled (communities and streets only)")
     report_rate: float | None = Field(description="报到率 = reported_in_time ÷ summonses_decided")
     whistler_rating: WhistlerRating | None = Field(description="吹哨单位评价（速度/配合/效果）")
 
@@ -233,6 +236,12 @@ def unit_stats(
         .group_by(unit, kind)
     ).all():
         of(u).cases[k] += n
+    for u, n in session.exec(
+        select(unit, func.count(func.distinct(case)))
+        .where(*window(EventRow.at, kind.in_([EventKind.sign.value, EventKind.whistle.value]), own))
+        .group_by(unit)
+    ).all():
+        of(u).cases["handled"] += n
     # A case replied to on time: none of the unit's replies in the period was late.
     for u, n in session.exec(
         select(unit, func.count(func.distinct(case)))
@@ -335,6 +344,7 @@ def _row(u: Unit, t: _Tally) -> UnitStats:
         escalated=e[EventKind.escalate.value] + e[EventKind.auto_escalate.value],
         auto_escalated=e[EventKind.auto_escalate.value],
         whistled=c[EventKind.whistle.value],
+        handled=c["handled"],
         summoned=c["summoned"],
         summonses_decided=reported_in_time + t.misses[DeadlineKind.report.value],
         reported=e[EventKind.report.value],
@@ -347,7 +357,7 @@ def _row(u: Unit, t: _Tally) -> UnitStats:
         satisfaction_score=_ratio(t.score_sum, rated),
         on_time_rate=_ratio(on_time, replied),
         reopen_rate=_ratio(c[EventKind.reopen.value], replied),
-        whistle_rate=_ratio(c[EventKind.whistle.value], c[EventKind.sign.value]) if u.tier in WHISTLING_TIERS else None,
+        whistle_rate=_ratio(c[EventKind.whistle.value], c["handled"]) if u.tier in WHISTLING_TIERS else None,
         report_rate=_ratio(reported_in_time, reported_in_time + t.misses[DeadlineKind.report.value]),
         whistler_rating=rating,
     )

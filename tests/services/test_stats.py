@@ -252,3 +252,21 @@ def test_a_limit_not_yet_met_or_missed_counts_neither_way(session: Session) -> N
         assert (gy.dispatched, gy.arrivals_decided, gy.signed_in_time, gy.response_rate) == (3, 1, 1, 1.0), start
     ranked = stats.ranking(stats.unit_stats(s, DIRECTORY), stats.Metric.report_rate)
     assert [(u.unit_id, u.value, u.basis) for u in ranked] == [("dept-x", 0.5, 2)]
+
+
+def test_the_whistle_rate_is_over_the_cases_handled_in_the_period_and_never_above_one(session: Session) -> None:
+    """吹哨率: cases whistled ÷ cases the street handled in the period, a case signed before it and whistled in it
+    among them; a street that whistles two cases signed last period and signs one is not at 200%."""
+    s = session
+    for case in ("p", "q"):
+        add(s, case, -120, EventKind.sign, "street-x", met=True)
+        add(s, case, 10, EventKind.whistle, "street-x", n="1", departments="dept-x")
+    add(s, "r", 20, EventKind.sign, "street-x", met=True)
+    add(s, "r", 25, EventKind.whistle, "street-x", n="1", departments="dept-x")
+    add(s, "s", 30, EventKind.sign, "street-x", met=True)
+    s.commit()
+
+    [st] = stats.unit_stats(s, DIRECTORY, unit_id="street-x", date_from=T0, date_to=T0 + timedelta(hours=1))
+    assert (st.whistled, st.handled, st.whistle_rate) == (3, 4, 0.75)
+    [everything] = stats.unit_stats(s, DIRECTORY, unit_id="street-x")
+    assert (everything.whistled, everything.handled, everything.whistle_rate) == (3, 4, 0.75)
