@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 from models import payloads as pl
 from models.io import CaseRowData, RecordInput
 from models.tables import CaseRow, CaseUnitRow, EventRow, ReporterRow, WhistleDepartmentRow
-from models.timeline import CaseEvent, EventKind
+from models.timeline import CaseEvent, DeadlineKind, EventKind
 from store.upsert import insert_or_ignore, upsert_unless_older
 from store.vault import vault_row
 
@@ -49,6 +49,8 @@ class Projection:
             EventKind.release: update(wd).where(dept).values(released_at=bindparam("b_at")),
             EventKind.whistle_closed: update(wd).where(one).values(closed=True),
         }
+        # A 报到 limit passed unreported is decided: not in time, as 报到率 counts it (a late 报到 keeps it so).
+        self._report_missed = update(wd).where(dept & wd.c.checked_in_at.is_(None)).values(report_in_time=false())
         # The case's 销号 takes down its whistles still running (撤回, 合并): the workflow cancels them, and a
         # cancelled whistle tells the case nothing more, so its end is the case's.
         self._whistles_end = (
@@ -118,6 +120,9 @@ class Projection:
             ]
             if rows:
                 conn.execute(self._summons, rows)
+        elif isinstance(data, pl.WhistleStep) and e.kind is EventKind.overdue:
+            if e.deadline is not None and e.deadline.kind is DeadlineKind.report:
+                conn.execute(self._report_missed, {"b_case": case_id, "b_n": data.whistle, "b_unit": e.unit_id})
         elif isinstance(data, pl.WhistleStep) and e.kind in self._whistle_steps:
             met = e.deadline.met if e.deadline else None
             key = {"b_case": case_id, "b_n": data.whistle, "b_unit": e.unit_id}

@@ -30,7 +30,9 @@ class SummonedDepartment(BaseModel):
     name: str
     report_due: datetime | None
     checked_in_at: datetime | None = Field(description="报到: when the department reported for the whistle")
-    report_in_time: bool | None = Field(description="None: not reported yet")
+    report_in_time: bool | None = Field(
+        description="true: reported in time; false: reported late, or its limit passed unreported; None: neither yet"
+    )
     contact_due: datetime | None
     contacted_at: datetime | None
     finish_due: datetime | None
@@ -65,7 +67,7 @@ class WhistleRecord(BaseModel):
                 d.model_copy(
                     update={
                         "checked_in_at": s.checked_in_at,
-                        "report_in_time": None if s.checked_in_at is None else not s.late_report,
+                        "report_in_time": d.report_in_time if s.checked_in_at is None else not s.late_report,
                         "contacted_at": s.contacted_at,
                         "released_at": s.released_at,
                         **rated,

@@ -201,3 +201,45 @@ def test_0006_closes_the_whistles_of_cases_already_struck_off(tmp_path: Path) ->
     with engine.connect() as conn:
         rows = {c: bool(closed) for c, closed in conn.execute(text("SELECT case_id, closed FROM whistle_departments"))}
     assert rows == {"withdrawn": True, "running": False}
+
+
+def test_0007_records_a_report_limit_passed_unreported_as_not_in_time(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    at = datetime(2026, 12, 1, 2, 0, tzinfo=UTC).isoformat()
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0006")
+        for unit, reported in (("dept-police", None), ("dept-hrss", at), ("dept-market", None)):
+            conn.execute(
+                text(
+                    "INSERT INTO whistle_departments (case_id, n, unit_id, kind, whistler, summoned_at, closed,"
+                    " checked_in_at, report_in_time) VALUES ('c1', 1, :u, 'hard', 'street-a', :at, 0, :r, :t)"
+                ),
+                {"u": unit, "at": at, "r": reported, "t": None if reported is None else False},
+            )
+        # dept-police and dept-hrss (which reported late after it) missed their 报到; dept-market still has time.
+        for seq, unit, data in (
+            (1, "dept-police", '{"type": "whistle_step", "whistle": 1}'),
+            (2, "dept-hrss", '{"whistle": "1"}'),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO case_events (case_id, seq, at, kind, actor, unit_id, text, data, deadline_kind)"
+                    " VALUES ('c1', :s, :at, 'overdue', 'system', :u, '', :d, 'report')"
+                ),
+                {"s": seq, "at": at, "u": unit, "d": data},
+            )
+        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
+        rows: dict[str, object] = dict(
+            conn.execute(text("SELECT unit_id, report_in_time FROM whistle_departments")).all()
+        )
+    assert {u: None if t is None else bool(t) for u, t in rows.items()} == {
+        "dept-police": False,
+        "dept-hrss": False,
+        "dept-market": None,
+    }
