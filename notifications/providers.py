@@ -138,10 +138,16 @@ def title(text: str) -> str:
     return "【通知】"
 
 
+# The characters robots' markdown reads as markup, each as its full-width twin: a notice carries residents' and
+# units' words (titles, reasons), which must show as written, not as a link, an image, a heading or a colour.
+# Full-width, not backslash escapes, because WeCom's markdown does not honour escapes.
+MARKDOWN_INERT = str.maketrans("[]()!*#<>`_~", "［］（）！＊＃＜＞｀＿～")
+
+
 def markdown(text: str) -> str:
     head = title(text)
     rest = text[len(head) :] if text.startswith(head) else text
-    return f"**{head}**{rest}"
+    return f"**{head}**{rest.translate(MARKDOWN_INERT)}"
 
 
 class Webhook:

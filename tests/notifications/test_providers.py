@@ -10,7 +10,7 @@ import httpx
 
 from notifications.dispatcher import RateWindow, backoff
 from notifications.policy import Delivery, DingTalkChannel, RateLimit, WeComChannel
-from notifications.providers import Message, Result, Webhook, retry_after
+from notifications.providers import Message, Result, Webhook, markdown, retry_after
 from notifications.robots import DingTalk, WeCom
 from tests.notifications.receivers import (
     DINGTALK_SECRET,
@@ -110,3 +110,15 @@ def test_the_rate_window_counts_sends_and_pauses() -> None:
     assert window.available(30) == 0 and window.available(60.5) == 1
     window.pause(61, None)
     assert window.available(100) == 0 and window.available(662) == 2
+
+
+def test_a_residents_words_in_a_markdown_notice_render_as_words_not_markup() -> None:
+    """A title or reason is the resident's or a unit's text: in a robot's markdown it must not become a link, an
+    image, a heading or coloured text in the group."""
+    words = '[点此处理](http://evil.example) ![x](http://evil.example/a.png) **急** <font color="red">'
+    text = f"【新工单】case-1“{words}”"
+    shown = markdown(text + "\n# 标题\n> 引用 `代码` _斜体_ ~删除~")
+    assert shown.startswith("**【新工单】**")
+    rest = shown.removeprefix("**【新工单】**")
+    assert not set(rest) & set("[]()!*#<>`_~"), rest
+    assert "点此处理" in rest and "http://evil.example" in rest  # the words stay readable
