@@ -239,9 +239,12 @@ async def release(w: WhistleContext, a: ReleaseAction) -> None:
     if w.dept(a.department).checked_in_at is None and workflow.patched(ABSENT_RELEASE_PATCH):
         await _dismiss(w, a, now)
         return
-    w.dept(a.department).released_at = now
-    closed = w.book.close(now, DeadlineKind.contact, DeadlineKind.finish, unit_id=a.department)
-    finish = next((d for d in closed if d.kind is DeadlineKind.finish), None)
+    dept = w.dept(a.department)
+    dept.released_at = now
+    # A 对接 never made is ended by the release, not met by it.
+    w.book.close(now, DeadlineKind.contact, unit_id=a.department, cancel=dept.contacted_at is None)
+    closed = w.book.close(now, DeadlineKind.finish, unit_id=a.department)
+    finish = closed[0] if closed else None
     await w.tell(
         EventKind.release,
         a.department,

@@ -376,3 +376,19 @@ async def test_the_closure_record_keeps_each_summoned_departments_limits(
         ("dept-housing", DeadlineKind.contact): (None, None),  # released before it contacted: owed no more
         ("dept-housing", DeadlineKind.finish): (True, None),
     }
+
+
+async def test_a_department_released_without_its_contact_has_not_met_its_contact_limit(
+    env: WorkflowEnvironment, client: Client, ticket: str
+) -> None:
+    """The whistler's release ends a 对接 never made: the limit is neither met nor missed, as in the closure record."""
+    _, w = await whistled_at_street(env, client, ticket, WhistleKind.ordinary, ["dept-enforcement", "dept-housing"])
+    for dept in (ENFORCE, HOUSING):
+        await w.execute_update(WhistleWorkflow.report, ReportAction(actor=dept))
+    await w.execute_update(WhistleWorkflow.contact, ContactAction(actor=ENFORCE, note="已到现场"))
+    for dept in ("dept-enforcement", "dept-housing"):
+        await w.execute_update(WhistleWorkflow.release, ReleaseAction(actor=STREET, department=dept, note="已完成"))
+    contact = {
+        d.unit_id: d.met for d in (await w.query(WhistleWorkflow.view)).deadlines if d.kind is DeadlineKind.contact
+    }
+    assert contact == {"dept-enforcement": True, "dept-housing": None}
