@@ -386,8 +386,9 @@ async def test_a_department_released_without_its_contact_has_not_met_its_contact
     for dept in (ENFORCE, HOUSING):
         await w.execute_update(WhistleWorkflow.report, ReportAction(actor=dept))
     await w.execute_update(WhistleWorkflow.contact, ContactAction(actor=ENFORCE, note="已到现场"))
-    for dept in ("dept-enforcement", "dept-housing"):
-        await w.execute_update(WhistleWorkflow.release, ReleaseAction(actor=STREET, department=dept, note="已完成"))
+    for unit_id in ("dept-enforcement", "dept-housing"):
+        done = ReleaseAction(actor=STREET, department=unit_id, note="已完成")
+        await w.execute_update(WhistleWorkflow.release, done)
     contact = {
         d.unit_id: d.met for d in (await w.query(WhistleWorkflow.view)).deadlines if d.kind is DeadlineKind.contact
     }
