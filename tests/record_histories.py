@@ -17,9 +17,10 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio import workflow
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
@@ -101,6 +102,29 @@ async def escalated(env: WorkflowEnvironment, client: Client) -> None:
     (HERE / "case_auto_escalated.json").write_text((await h.fetch_history()).to_json())
 
 
+async def rate_reply_and_save(
+    h: WorkflowHandle[Any, Any],
+    w: WorkflowHandle[Any, Any],
+    housing: tuple[int, int, int],
+    case_file: str,
+    whistle_file: str,
+) -> None:
+    """The street rates both departments (housing as given), replies, the resident is satisfied; both saved."""
+    street = unit("street-a")
+    speed, cooperation, result = housing
+    ratings = [
+        DepartmentRating(department="dept-enforcement", speed=5, cooperation=5, result=5),
+        DepartmentRating(department="dept-housing", speed=speed, cooperation=cooperation, result=result),
+    ]
+    await w.execute_update(WhistleWorkflow.rate, RateDepartmentsAction(actor=street, ratings=ratings))
+    await w.result()
+    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=street, result="违建已拆除"))
+    await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
+    await h.result()
+    (HERE / case_file).write_text((await h.fetch_history()).to_json())
+    (HERE / whistle_file).write_text((await w.fetch_history()).to_json())
+
+
 async def whistled(env: WorkflowEnvironment, client: Client) -> None:
     """A whistle with one late 报到."""
     h, w = await whistled_at_street(
@@ -113,22 +137,7 @@ async def whistled(env: WorkflowEnvironment, client: Client) -> None:
     for d in ("dept-enforcement", "dept-housing"):
         await w.execute_update(WhistleWorkflow.contact, ContactAction(actor=unit(d), note="已对接"))
         await w.execute_update(WhistleWorkflow.release, ReleaseAction(actor=street, department=d, note="完成"))
-    await w.execute_update(
-        WhistleWorkflow.rate,
-        RateDepartmentsAction(
-            actor=street,
-            ratings=[
-                DepartmentRating(department="dept-enforcement", speed=5, cooperation=5, result=5),
-                DepartmentRating(department="dept-housing", speed=2, cooperation=4, result=4),
-            ],
-        ),
-    )
-    await w.result()
-    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=street, result="违建已拆除"))
-    await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
-    await h.result()
-    (HERE / "case_whistled.json").write_text((await h.fetch_history()).to_json())
-    (HERE / "whistle_late_report.json").write_text((await w.fetch_history()).to_json())
+    await rate_reply_and_save(h, w, (2, 4, 4), "case_whistled.json", "whistle_late_report.json")
 
 
 async def absent_released(env: WorkflowEnvironment, client: Client) -> None:
@@ -145,22 +154,7 @@ async def absent_released(env: WorkflowEnvironment, client: Client) -> None:
     await w.execute_update(
         WhistleWorkflow.release, ReleaseAction(actor=street, department="dept-enforcement", note="完成")
     )
-    await w.execute_update(
-        WhistleWorkflow.rate,
-        RateDepartmentsAction(
-            actor=street,
-            ratings=[
-                DepartmentRating(department="dept-enforcement", speed=5, cooperation=5, result=5),
-                DepartmentRating(department="dept-housing", speed=1, cooperation=1, result=1),
-            ],
-        ),
-    )
-    await w.result()
-    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=street, result="违建已拆除"))
-    await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
-    await h.result()
-    (HERE / "case_whistle_absent_released.json").write_text((await h.fetch_history()).to_json())
-    (HERE / "whistle_absent_released.json").write_text((await w.fetch_history()).to_json())
+    await rate_reply_and_save(h, w, (1, 1, 1), "case_whistle_absent_released.json", "whistle_absent_released.json")
 
 
 async def merged(env: WorkflowEnvironment, client: Client) -> None:
