@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from models.inputs import (
@@ -104,14 +104,20 @@ async def test_a_case_struck_off_tells_the_departments_of_the_whistle_it_takes_d
         assert any(to == department and "【销号】" in text for to, text in notices), (department, notices)
 
 
-async def test_a_rated_case_still_thanks_the_resident_for_a_handled_case(
-    client: Client, ticket: str, engine: Engine
-) -> None:
+async def replied_at_grid(client: Client, ticket: str) -> WorkflowHandle[CaseWorkflow, Any]:
+    """A street-vending case its grid signed and replied to, waiting for the resident's rating."""
     h = await start_case(client, ticket, category="street_vending")
     await ready(h)
     grid: Any = unit("grid-a1-1")
     await h.execute_update(CaseWorkflow.sign, SignAction(actor=grid))
     await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=grid, result="已劝离"))
+    return h
+
+
+async def test_a_rated_case_still_thanks_the_resident_for_a_handled_case(
+    client: Client, ticket: str, engine: Engine
+) -> None:
+    h = await replied_at_grid(client, ticket)
     await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="satisfied", solved=True))
     notices = told(engine, h.id)
     assert "已办理完毕" in resident(notices)[-1]
@@ -121,11 +127,7 @@ async def test_a_rated_case_still_thanks_the_resident_for_a_handled_case(
 async def test_a_reopened_case_reaches_its_unit_as_a_reopen_not_a_new_work_order(
     client: Client, ticket: str, engine: Engine
 ) -> None:
-    h = await start_case(client, ticket, category="street_vending")
-    await ready(h)
-    grid: Any = unit("grid-a1-1")
-    await h.execute_update(CaseWorkflow.sign, SignAction(actor=grid))
-    await h.execute_update(CaseWorkflow.reply, ReplyAction(actor=grid, result="已劝离"))
+    h = await replied_at_grid(client, ticket)
     await h.execute_update(CaseWorkflow.rate, RateAction(actor=channel(), level="unsatisfied", solved=False))
     to_grid = [text for to, text in told(engine, h.id) if to == "grid-a1-1"]
     assert to_grid[0].startswith("【新工单】"), to_grid
