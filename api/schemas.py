@@ -23,10 +23,10 @@ def _this_century(at: datetime) -> datetime:
 
 
 Timestamp = Annotated[AwareDatetime, AfterValidator(_this_century)]
+"""A timezone-aware time this system can compute with."""
 MAX_ID = 2**31 - 1
 """The largest id a read-model id column holds (a 32-bit integer on PostgreSQL; SQLite's is 64-bit)."""
 WhistleNumber = Annotated[int, Path(ge=1, le=MAX_ID, description="the case's whistle: 1 for its first")]
-"""A timezone-aware time this system can compute with."""
 
 
 def public_view(view: CaseView, *, reporter: bool = True) -> CaseView:

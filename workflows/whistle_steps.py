@@ -235,11 +235,10 @@ async def contact(w: WhistleContext, a: ContactAction) -> None:
 
 
 async def release(w: WhistleContext, a: ReleaseAction) -> None:
-    now = workflow.now()
-    if w.dept(a.department).checked_in_at is None and workflow.patched(ABSENT_RELEASE_PATCH):
+    now, dept = workflow.now(), w.dept(a.department)
+    if dept.checked_in_at is None and workflow.patched(ABSENT_RELEASE_PATCH):
         await _dismiss(w, a, now)
         return
-    dept = w.dept(a.department)
     dept.released_at = now
     # A 对接 never made is ended by the release, not met by it.
     w.book.close(now, DeadlineKind.contact, unit_id=a.department, cancel=dept.contacted_at is None)

@@ -12,19 +12,16 @@ def name(inp: WhistleInput, unit_id: str) -> str:
     return inp.names.get(unit_id, unit_id)
 
 
-_n = name
-
-
 def urged(inp: WhistleInput, d: Deadline) -> Line:
     label = DEADLINE_LABEL[d.kind]
     return Line(
-        f"系统催办：{_n(inp, d.unit_id)}{label}即将到期",
+        f"系统催办：{name(inp, d.unit_id)}{label}即将到期",
         (Message(to=d.unit_id, text=f"【吹哨催办】{inp.case_id}：{label}即将到期"),),
     )
 
 
 def overdue(inp: WhistleInput, d: Deadline) -> Line:
-    unit, label = _n(inp, d.unit_id), DEADLINE_LABEL[d.kind]
+    unit, label = name(inp, d.unit_id), DEADLINE_LABEL[d.kind]
     return Line(
         f"{unit}超过{label}（{WHISTLE_KIND_LABEL[inp.kind]}）",
         (
@@ -36,7 +33,7 @@ def overdue(inp: WhistleInput, d: Deadline) -> Line:
 
 
 def publicly_noticed(inp: WhistleInput, d: Deadline) -> Line:
-    unit, label = _n(inp, d.unit_id), DEADLINE_LABEL[d.kind]
+    unit, label = name(inp, d.unit_id), DEADLINE_LABEL[d.kind]
     return Line(
         f"通报：{unit}超过{label}，督办后仍超期",
         (Message(to=SUPERVISOR, text=f"【通报】{inp.case_id}：{unit}超过{label}，督办后仍超期"),),
@@ -46,31 +43,31 @@ def publicly_noticed(inp: WhistleInput, d: Deadline) -> Line:
 def reported(inp: WhistleInput, unit_id: str, late: bool) -> Line:
     late_text = "（迟到）" if late else ""
     return Line(
-        f"{_n(inp, unit_id)}报到{late_text}",
-        (Message(to=inp.whistler, text=f"【报到】{inp.case_id}：{_n(inp, unit_id)}已报到{late_text}"),),
+        f"{name(inp, unit_id)}报到{late_text}",
+        (Message(to=inp.whistler, text=f"【报到】{inp.case_id}：{name(inp, unit_id)}已报到{late_text}"),),
     )
 
 
 def contacted(inp: WhistleInput, unit_id: str, note: str) -> Line:
-    return Line(f"{_n(inp, unit_id)}已与{_n(inp, inp.whistler)}对接：{note}")
+    return Line(f"{name(inp, unit_id)}已与{name(inp, inp.whistler)}对接：{note}")
 
 
 def released(inp: WhistleInput, unit_id: str, note: str) -> Line:
     return Line(
-        f"{_n(inp, inp.whistler)}确认{_n(inp, unit_id)}任务完成，准予撤离：{note}",
+        f"{name(inp, inp.whistler)}确认{name(inp, unit_id)}任务完成，准予撤离：{note}",
         (Message(to=unit_id, text=f"【撤离】{inp.case_id}：吹哨任务已确认完成"),),
     )
 
 
 def dismissed(inp: WhistleInput, unit_id: str, note: str) -> Line:
     return Line(
-        f"{_n(inp, inp.whistler)}确认{_n(inp, unit_id)}未报到，解除召集：{note}",
+        f"{name(inp, inp.whistler)}确认{name(inp, unit_id)}未报到，解除召集：{note}",
         (Message(to=unit_id, text=f"【撤离】{inp.case_id}：未报到，吹哨单位已解除召集"),),
     )
 
 
 def departments_rated(inp: WhistleInput, scores: dict[str, str]) -> Line:
-    return Line("评价报到部门（速度/配合/效果）：" + "；".join(f"{_n(inp, k)} {v}" for k, v in scores.items()))
+    return Line("评价报到部门（速度/配合/效果）：" + "；".join(f"{name(inp, k)} {v}" for k, v in scores.items()))
 
 
 def whistle_closed(inp: WhistleInput) -> Line:
